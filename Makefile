@@ -1,0 +1,42 @@
+# The two commands of the README: `make lab` (set up and open JupyterLab) and `make test`
+# (set up and run every test). Both start from nothing but python3 (>= 3.10) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.coderl-installed
+NBVAL  := --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --nbval-cell-timeout 600
+XDIST  := -n 2 --dist loadscope
+
+.PHONY: setup lab test test-package test-notebooks test-exercises exercises benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name coderl-lessons --display-name "Python (coderl-lessons)" >/dev/null
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/00_welcome.ipynb
+
+test: setup test-package test-notebooks test-exercises
+
+test-package: setup
+	$(PY) -m pytest $(XDIST) tests
+
+test-notebooks: setup
+	$(PY) -m pytest $(XDIST) --nbval $(NBVAL) notebooks solutions
+
+test-exercises: setup
+	$(PY) -m pytest $(XDIST) --nbval-lax $(NBVAL) exercises
+
+exercises: setup
+	$(BIN)/coderl-lessons make-exercises
+
+benchmark: setup
+	$(PY) benchmarks/bench_execution.py
+
+clean:
+	rm -rf $(VENV)
