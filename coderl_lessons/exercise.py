@@ -105,8 +105,13 @@ class Exercise:
     atol: float = 1e-7
     time_limit: float = 5.0
     memory_mb: int = 1024
+    #: For exercises with many right answers (e.g. "write tests that kill this mutant"): judges the
+    #: candidate's plain output for a case directly; None means "compare with the reference".
+    verify: Callable[[Case, Any], str | None] | None = None
 
-    def compare(self, got: Any, expected: Any) -> str | None:
+    def compare(self, got: Any, expected: Any, case: Case | None = None) -> str | None:
+        if self.verify is not None and case is not None:
+            return self.verify(case, got)
         return compare_plain(got, expected, self.rtol, self.atol)
 
     def hidden_cases(self, seed: int) -> list[Case]:

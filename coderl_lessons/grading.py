@@ -132,7 +132,7 @@ def judge(exercise: Exercise, cases: Sequence[Case], n_visible: int, outcomes: S
         if not isinstance(outcome, dict):
             outcome = {"status": "error", "message": "malformed result"}
         if "value" in outcome:
-            problem = exercise.compare(outcome["value"], want)
+            problem = exercise.compare(outcome["value"], want, case)
             lines.append(CheckLine(name, visible, problem is None, "passed" if problem is None else "wrong answer",
                                    describe_plain(want), describe_plain(outcome["value"]), problem or "", case.hint))
         else:
