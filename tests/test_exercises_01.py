@@ -266,3 +266,17 @@ def test_hidden_cases_are_random_and_cover_edges():
     assert {"no programs at all", "the signal never says yes", "no program is correct"} <= labels
     assert all(isinstance(c, Case) and len(c.args[0]) > 0 for c in get_exercise("01.4").hidden_cases(0))
     assert set(TEST_STATUSES) >= {t.status for c in get_exercise("01.2").hidden_cases(5) for t in c.args[0].tests}
+
+
+def test_status_order_quoted_in_01_4_decides_which_failures_catch_a_comparison_mutant():
+    # 01.4's text quotes this alphabetical order: failure statuses sort on both sides of "passed".
+    assert sorted(TEST_STATUSES) == ["error", "memory_limit", "not_run", "passed", "time_limit", "wrong_answer"]
+    by_description = {m.description: m for m in killable_mutants()}
+
+    def suite(failure):  # plain data, as the check receives it
+        return [[[[failure]], 0], [[["passed", failure, "passed"]], 1]]
+
+    for operator, catches, misses in ((">=", "wrong_answer", "error"), ("<=", "error", "wrong_answer")):
+        case = Case((by_description[f"line 6: `==` -> `{operator}`"].source,))
+        assert verify_tests(case, suite(catches)) is None, operator
+        assert "none of them catches it" in verify_tests(case, suite(misses)), operator

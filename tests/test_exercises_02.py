@@ -198,3 +198,10 @@ def test_hidden_cases_cover_the_edge_cases():
     assert (0.0, 8) in z and (1.0, 8) in z and any(g == 1 for _, g in z)
     d = [case.args for case in get_exercise("02.3").hidden_cases(123)]
     assert any(g == 1 for _, g in d) and any(p in (0.0, 1.0) for p, _ in d)
+
+
+def test_numbers_quoted_in_the_visible_hints_are_computed():
+    big = next(case for case in get_exercise("02.1").visible if case.args == (10_000, 10, 500))
+    assert f"has {len(str(math.comb(10_000, 500)))} digits" in big.hint
+    assert f"not {float(exact_pass_at_k(10_000, 10, 500)):.4f}" in big.hint
+    assert f"gives {1 - (1 - 10 / 10_000) ** 500:.4f} here" in big.hint

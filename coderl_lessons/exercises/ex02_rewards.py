@@ -148,9 +148,9 @@ register(Exercise(
              hint="Only 2 wrong samples: every draw of 3 contains a correct one, so pass@k = 1.0 "
                   "(C(n-c, k) = 0)."),
         Case((10_000, 10, 500), label="pass_at_k(10000, 10, 500) (n = 10,000)",
-             hint="C(10000, 500) has about 900 digits: float(math.comb(...)) and factorials overflow. "
+             hint="C(10000, 500) has 861 digits: float(math.comb(...)) and factorials overflow. "
                   "Use the product form 1 - prod over i from n-c+1 to n of (1 - k/i). "
-                  "The naive 1 - (1 - c/n)^k gives 0.3936 here, not 0.4013."),
+                  "The naive 1 - (1 - c/n)^k gives 0.3936 here, not 0.4014."),
     ),
     hidden=_hidden_pass_at_k,
     points=2,
