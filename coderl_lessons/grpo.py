@@ -98,8 +98,9 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
       by one ulp (seven rewards of 0.7 in float32 leave 6e-8), which eps = 1e-4 would blow up to
       a spurious advantage of about 6e-4.
     * A group of one therefore gets advantage 0, its std (nan with Bessel's correction) counts
-      as 0. TRL does the same; verl instead uses mean 0 and std 1, i.e. A = R / (1 + eps), a
-      plain REINFORCE step with no baseline.
+      as 0. That is this package's convention: TRL refuses groups of one (it raises ValueError
+      when num_generations < 2); verl uses mean 0 and std 1, i.e. A = R / (1 + eps), a plain
+      REINFORCE step with no baseline.
     """
     rewards = _check_tensor(rewards, "rewards", ndim=1)
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
@@ -413,7 +414,7 @@ PRESETS: dict[str, GRPOConfig] = {
         temperature=None,
         source="DAPO (Yu et al. 2025, arXiv:2503.14476): clip-higher 0.2/0.28, dynamic sampling, token-level "
         "loss, overlong filtering (plus soft overlong punishment in the reward), no KL term; 16 responses "
-        "per prompt (section 5.1).",
+        "per prompt (section 4.1).",
     ),
     "dr_grpo": GRPOConfig(
         eps_low=0.2,
