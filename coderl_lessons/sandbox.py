@@ -50,6 +50,7 @@ import os
 import reprlib
 import select
 import shutil
+import random
 import signal
 import socket
 import stat
@@ -1435,6 +1436,8 @@ class Judge:
                 namespace[name] = Remote(run, name)  # a helper of the program (HumanEval/32 poly)
         candidate = Remote(run, entry_point, prefetched)
         namespace[entry_point] = candidate  # checks may call it by name (HumanEval/33), not the stub
+        # Some checks draw random inputs (HumanEval/38, /50): the same program must get the same verdict.
+        random.seed(0)
         remaining = run.deadline - time.monotonic()
         try:
             if remaining <= 0:
