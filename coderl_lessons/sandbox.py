@@ -47,10 +47,10 @@ import gc
 import json
 import marshal
 import os
+import random
 import reprlib
 import select
 import shutil
-import random
 import signal
 import socket
 import stat
@@ -59,6 +59,7 @@ import sys
 import time
 import traceback
 import types
+import warnings
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
@@ -1636,6 +1637,9 @@ def worker_main(argv: list[str]) -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)  # a stray print must not corrupt the protocol
     os.close(null)
+    # Generated programs like `3[::-1]` compile with a SyntaxWarning; it says nothing the verdict
+    # does not, and it would clutter the caller's terminal or notebook.
+    warnings.simplefilter("ignore", SyntaxWarning)
     prctl_quiet(PR_SET_DUMPABLE, 0)  # no reading this process's memory through /proc or ptrace
     set_name(b"coderl-judge")
     try:  # supervisors first: a run (a fork bomb) must not delay its own deadline; runs reset to 0
