@@ -137,3 +137,19 @@ def test_folder_of_good_notebooks_exits_zero(tmp_path):
 def test_bad_command_line_is_a_usage_error(args):
     proc = subprocess.run([sys.executable, "-m", "coderl_lessons.cli", *args], capture_output=True, text=True)
     assert proc.returncode == 2 and "usage" in proc.stderr
+
+
+def test_submission_cannot_write_outside_its_directory(tmp_path):
+    from coderl_lessons import sandbox
+
+    target = tmp_path / "escaped.txt"
+    escape = f"""def fraction_passed(statuses):
+    try:
+        open({str(target)!r}, "w").write("x")
+    except OSError:
+        pass
+    return sum(s == "passed" for s in statuses) / len(statuses) if statuses else 0.0"""
+    records = by_exercise(grade_notebook(submission(tmp_path, "escape.ipynb", [], {"fraction_passed": escape}), FAST))
+    assert records["00.2"].status == "passed"  # the kernel still works under the restriction
+    if sandbox.landlock_abi() >= 1:
+        assert not target.exists(), "the grading kernel wrote outside its working directory"
