@@ -115,7 +115,9 @@ class _Session:
         self.client = NotebookClient(
             nb, timeout=settings.cell_timeout, allow_errors=True, interrupt_on_timeout=False,
             record_timing=False, startup_timeout=int(settings.startup_timeout),
-            kernel_manager_class=LimitedKernelManager, resources={"metadata": {"path": workdir}},
+            kernel_manager_class=type("GradingKernelManager", (LimitedKernelManager,), {
+                "memory_mb": settings.memory_mb, "cpu_seconds": int(settings.notebook_timeout) + 60}),
+            resources={"metadata": {"path": workdir}},
             shutdown_kernel="immediate")
 
     def _execute(self, cell: nbformat.NotebookNode, index: int, timeout: float) -> None:

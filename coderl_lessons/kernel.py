@@ -52,13 +52,13 @@ def restrict_writes(directory: str) -> bool:
 
 def clean_environment() -> dict[str, str]:
     """The few variables a kernel needs; nothing else of the grader's environment is passed on."""
-    keep = {"PATH": os.defpath, "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/tmp")}
-    keep.update({"PYTHONHASHSEED": "0", "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1"})
-    return keep
+    return {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "MPLBACKEND": "agg",
+            "OMP_NUM_THREADS": "1"}  # HOME and TMPDIR are set by main() to the working directory
 
 
 class LimitedKernelManager(AsyncKernelManager):
-    """Starts ``coderl_lessons.kernel`` with this interpreter, limits and a clean environment."""
+    """Starts ``coderl_lessons.kernel`` with this interpreter, limits and a clean environment.
+    The grader subclasses it with the limits of its settings."""
 
     memory_mb: int = 4096
     cpu_seconds: int = 600

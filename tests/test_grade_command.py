@@ -153,3 +153,21 @@ def test_submission_cannot_write_outside_its_directory(tmp_path):
     assert records["00.2"].status == "passed"  # the kernel still works under the restriction
     if sandbox.landlock_abi() >= 1:
         assert not target.exists(), "the grading kernel wrote outside its working directory"
+
+
+def test_memory_limit_setting_reaches_the_kernel(tmp_path):
+    probe_cell = """try:
+    big = bytearray(3 * 1024**3)
+    fits = True
+except MemoryError:
+    fits = False
+big = None"""
+    answer = """def fraction_passed(statuses):
+    if fits:
+        return -1.0
+    return sum(s == "passed" for s in statuses) / len(statuses) if statuses else 0.0"""
+    path = submission(tmp_path, "mem.ipynb", [], {"fraction_passed": probe_cell + "\n" + answer})
+    small = by_exercise(grade_notebook(path, GradeSettings(cell_timeout=20, notebook_timeout=90, memory_mb=2048)))
+    large = by_exercise(grade_notebook(path, GradeSettings(cell_timeout=20, notebook_timeout=90, memory_mb=6144)))
+    assert small["00.2"].status == "passed", "3 GB fit under a 2 GB kernel limit"
+    assert large["00.2"].points == 0, "3 GB did not fit under a 6 GB kernel limit"
