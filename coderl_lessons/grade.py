@@ -33,8 +33,7 @@ from coderl_lessons import probe
 from coderl_lessons.exercise import Exercise, all_exercises, exercises_for_notebook
 from coderl_lessons.grading import judge
 from coderl_lessons.kernel import LimitedKernelManager
-
-METADATA_KEY = "coderl_lessons"
+from coderl_lessons.notebooks import METADATA_KEY
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,46 @@ def _check_mask(mask: object, like: Tensor, like_name: str) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------
+# Groups that carry no signal, and what dynamic sampling (DAPO) pays to skip them
+# --------------------------------------------------------------------------------------------
+
+
+def _check_p_g(p: float, group_size: int) -> tuple[float, int]:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"G must be a positive int, got {group_size!r}")
+    return float(p), group_size
+
+
+def zero_signal_fraction(p: float, G: int) -> float:
+    """P(a group of G i.i.d. Bernoulli(p) rewards is all equal) = p^G + (1-p)^G.
+
+    All correct (p^G) or all wrong ((1-p)^G): either way every reward equals the group mean, every
+    advantage is 0 and the group gives the policy no gradient. A group of one is always all-equal.
+    """
+    p, G = _check_p_g(p, G)
+    if G == 1:
+        return 1.0
+    return p**G + (1.0 - p) ** G
+
+
+def groups_per_kept_group(p: float, G: int) -> float:
+    """Expected number of groups dynamic sampling draws for one kept (mixed-reward) group.
+
+    Each group is kept with probability q = 1 - p^G - (1-p)^G, independently, so the number of
+    draws until the first kept group is geometric with mean 1/q. When q = 0 (p = 0, p = 1 or
+    G = 1) no group is ever kept: math.inf.
+    """
+    p, G = _check_p_g(p, G)
+    if G == 1 or p == 0.0 or p == 1.0:
+        return math.inf
+    # q = 1 - p^G - (1-p)^G, with 1 - (1-p)^G computed without cancellation for small p.
+    q = -math.expm1(G * math.log1p(-p)) - p**G
+    return 1.0 / q
+
+
+# --------------------------------------------------------------------------------------------
 # Advantages
 # --------------------------------------------------------------------------------------------
 

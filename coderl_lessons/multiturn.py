@@ -245,10 +245,7 @@ def zero_signal_probability(q: float, h: int, G: int) -> float:
     q = _check_prob(q, "q")
     _check_int(h, "h", 0)
     _check_int(G, "G", 1)
-    if G == 1:
-        return 1.0
-    p = q**h
-    return p**G + (1.0 - p) ** G
+    return grpo.zero_signal_fraction(q**h, G)
 
 
 def blind_success_bound(k: int, n_candidates: int) -> float:
