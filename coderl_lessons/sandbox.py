@@ -1,6 +1,6 @@
 """The worker side of :mod:`coderl_lessons.execution`: where untrusted programs run, confined.
 
-Nothing here runs in the caller's process. The caller starts *judges* (two per core) with
+Nothing here runs in the caller's process. The caller starts *judges* (one per core) with
 ``subprocess`` (a fresh interpreter that loads this file by path, so no package ``__init__`` and
 nothing of the caller comes along). Each judge, before it reads any job, forks a *fork server*;
 the fork server forks one *run* process per program run.
@@ -1660,7 +1660,7 @@ def _global_names(code: types.CodeType) -> tuple[str, ...]:
 
 
 def worker_main(argv: list[str]) -> None:
-    """Judge process: ``python -I -c <loader> sandbox.py WORKDIR [DISABLED,...]``.
+    """Judge process: ``python -I -c <loader> sandbox.py WORKDIR [DISABLED,...] [CPU]``.
 
     Protocol with the caller over stdin/stdout, frames of marshal data:
     caller -> judge ("job", id, program, tests, (timeout, memory_mb, max_output));
@@ -1669,6 +1669,11 @@ def worker_main(argv: list[str]) -> None:
     """
     workdir = argv[0]
     disabled = frozenset(filter(None, argv[1].split(","))) if len(argv) > 1 else frozenset()
+    if len(argv) > 2 and argv[2]:
+        try:  # the caller's choice of core (see execution._Pool._cpu); runs inherit it
+            os.sched_setaffinity(0, {int(argv[2])})
+        except OSError:
+            pass
     requests, replies = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
