@@ -306,6 +306,19 @@ def test_a_forked_caller_gets_its_own_workers():
     assert run("def f():\n    return 3\n", [CallTest("f", (), 3)]).passed
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this system")
+def test_each_judge_and_its_runs_keep_to_one_core_and_judges_spread_over_the_cores():
+    cores = sorted(os.sched_getaffinity(0))
+    program = "import os\ndef f():\n    return sorted(os.sched_getaffinity(0))\n"
+    results = ex.run_many([(program + f"# {i}\n", [CallTest("f", (), [])]) for i in range(8)],
+                          workers=len(cores), cache=False)
+    seen = {tuple(json.loads(r.tests[0].got)) for r in results}  # each run reports its own cores
+    assert all(len(run_cores) == 1 for run_cores in seen)
+    judges = [w for w in ex._POOL.workers[:len(cores)]]  # noqa: SLF001
+    assert sorted(next(iter(os.sched_getaffinity(w.process.pid))) for w in judges) == cores
+    assert {c for (c,) in seen} <= set(cores)
+
+
 def test_works_with_torch_threads_in_the_caller():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(2)
