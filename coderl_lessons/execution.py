@@ -626,7 +626,7 @@ class _Worker:
 
 #: A judge whose current job has run this long counts as stuck (most likely on a program that will
 #: hang until its time limit), and a spare judge on its core takes jobs too. Longer than any
-#: HumanEval check takes (the slowest, HumanEval/75, about 0.12 s): a spare sharing the core with
+#: HumanEval check takes here (the slowest, HumanEval/75, about 0.12 s): a spare sharing the core with
 #: a job that is merely slow only adds switching between processes.
 _STUCK_AFTER = 0.25
 
