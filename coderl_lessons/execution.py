@@ -657,8 +657,12 @@ class _Pool:
         """The core for the index-th judge: each judge, its fork server and its runs stay on one
         core, judges spread round the cores we may use. Left to itself the scheduler often wakes
         a run on the core of the process that woke it, and the other core idles: measured on 2
-        cores, pinned judges keep both busy 99% of the time instead of about 90%."""
-        return self.cpus[index % len(self.cpus)] if self.cpus else None
+        cores, pinned judges keep both busy 99% of the time instead of about 90%. The round
+        starts at a core that depends on our pid, so that processes which each use one judge
+        (``run_tests``) do not all land on the first core."""
+        if not self.cpus:
+            return None
+        return self.cpus[(self.pid + index) % len(self.cpus)]
 
     def grow(self, size: int) -> None:
         fresh = [_Worker(self.disabled, self._cpu(i)) for i in range(len(self.workers), size)]
