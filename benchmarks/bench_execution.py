@@ -94,6 +94,12 @@ def busy_jiffies() -> tuple[int, int]:
     return sum(fields) - fields[3] - fields[4], sum(fields)  # idle and iowait are not busy
 
 
+def check_program(problem: dict) -> str:
+    """A problem's canonical solution with its tests and the call of its check: one whole check."""
+    return (problem["prompt"] + problem["canonical_solution"] + "\n" + problem["test"]
+            + f"\ncheck({problem['entry_point']})")
+
+
 def unconfined_fork_cpu(problems: list[dict]) -> tuple[float, float]:
     """Reference point, no protection at all: fork this warm process once per check, exec
     prompt + solution + test + check in the child, wait. Returns (checks/s, CPU ms per check)."""
@@ -103,8 +109,7 @@ def unconfined_fork_cpu(problems: list[dict]) -> tuple[float, float]:
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
-    programs = [p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})"
-                for p in problems]
+    programs = [check_program(p) for p in problems]
     before, start = cpu(), time.perf_counter()
     for program in programs:
         pid = os.fork()
@@ -156,8 +161,7 @@ def floor(problems: list[dict]) -> tuple[float, float, float]:
     for one bare fork + exit of a fresh interpreter holding the modules runs start with; us of
     CPU for each page a forked child copies when it first writes to it).
     """
-    programs = [compile(p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})",
-                        "<check>", "exec") for p in problems]
+    programs = [compile(check_program(p), "<check>", "exec") for p in problems]
     work = []
     for _ in range(3):
         start = time.process_time()

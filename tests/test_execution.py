@@ -315,7 +315,7 @@ def test_each_judge_and_its_runs_keep_to_one_core_and_judges_spread_over_the_cor
                           workers=len(cores), cache=False)
     seen = {tuple(json.loads(r.tests[0].got)) for r in results}  # each run reports its own cores
     assert all(len(run_cores) == 1 for run_cores in seen)
-    judges = [w for w in ex._POOL.workers[:len(cores)]]  # noqa: SLF001
+    judges = ex._POOL.workers[:len(cores)]  # noqa: SLF001
     assert sorted(next(iter(os.sched_getaffinity(w.process.pid))) for w in judges) == cores
     assert {c for (c,) in seen} <= set(cores)
 
