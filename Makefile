@@ -12,7 +12,7 @@ XDIST  := -n 2 --dist loadscope
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt setup.py coderl_lessons/_forkserver.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name coderl-lessons --display-name "Python (coderl-lessons)" >/dev/null

@@ -273,6 +273,13 @@ def protections() -> dict[str, bool]:
         return dict(_pool(1).workers[0].protections)
 
 
+def fork_server_loop() -> str:
+    """"C" where the fork server runs its compiled loop (``coderl_lessons/_forkserver.c``: built
+    at install on Linux, used with a PID namespace), else "Python": the same steps, slower."""
+    with _LOCK:
+        return _pool(1).workers[0].loop
+
+
 def cache_stats() -> dict[str, int]:
     """hits (jobs answered without running, repeats within a batch included), misses, size."""
     with _LOCK:
@@ -300,7 +307,8 @@ def degraded(*facilities: str) -> Iterator[None]:
 
     To see what each protection does, and to test that the runner still works where one is
     missing. Names: "netns", "ipcns", "mountns", "userns", "jail", "pidns", "setuid",
-    "capabilities", "landlock", "rlimits". Results are cached separately per set of facilities.
+    "capabilities", "landlock", "rlimits", and "native" (the fork server's loop in C: without
+    it, the same loop in Python). Results are cached separately per set of facilities.
     """
     unknown = sorted(set(facilities) - set(sandbox.FACILITIES))
     if unknown:
@@ -551,6 +559,7 @@ class _Worker:
         self.pending: collections.deque[tuple[int, int, float]] = collections.deque()  # (id, index, budget)
         self.head_since = time.monotonic()
         self.protections: dict[str, bool] = {}
+        self.loop = ""  # the fork server's loop: "C" or "Python" (see fork_server_loop)
 
     def wait_ready(self, seconds: float = 60.0) -> None:
         give_up = time.monotonic() + seconds
@@ -562,7 +571,7 @@ class _Worker:
                 raise RuntimeError("a sandbox worker did not start within a minute")
             for message in self.receive():
                 if message[0] == "hello":
-                    self.protections = message[1]
+                    self.protections, self.loop = message[1], message[3]
             if self.process.poll() is not None and not self.protections:
                 raise RuntimeError(f"a sandbox worker exited at start (status {self.process.returncode})")
 
@@ -714,7 +723,7 @@ class _Pool:
                             if message[0] == "dead":
                                 dead = True
                             elif message[0] == "hello":
-                                worker.protections = message[1]
+                                worker.protections, worker.loop = message[1], message[3]
                             elif message[0] == "result" and worker.pending and message[1] == worker.pending[0][0]:
                                 records[worker.pending.popleft()[1]] = message[2:]
                                 worker.head_since = time.monotonic()

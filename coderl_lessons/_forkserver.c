@@ -1,0 +1,320 @@
+/* The fork server's loop and a run's confinement, in C (Linux only; optional).
+
+   Why C: after every fork(2) each page the fork server writes is write-protected again, and a
+   CPython 3.11 process writes to every object it touches (reference counts). The Python loop in
+   sandbox.py touches about 110 pages per run, and a run's own confinement (the steps of
+   sandbox._confine) about 60 more; at 1-2 microseconds per page fault on a VM, plus the
+   interpreter's own work, that is a sizeable share of a run's cost. This loop touches a few
+   pages of C stack. It does exactly what sandbox.py's Python loop does (same wire format, same
+   steps in the same order), so either one can serve a judge; sandbox.py uses this one when it is
+   built and the fork server is PID 1 of its own PID namespace, and its own loop otherwise.
+
+   serve(...) returns False in the fork server when the judge hangs up, and True in a run, once
+   the run is confined, with the run's control socket on fd 3, stdout on 1, stdin on 0, stderr on
+   /dev/null and every other fd closed; the caller then runs the program in Python.
+
+   A step that worked in the fork server's probe run (the caller passes only those) and fails in
+   a run ends that run at once with status 71: a run is never less confined than reported. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Steps of a run's confinement (sandbox.NATIVE_STEPS gives the same bits). */
+#define STEP_GROUP 1
+#define STEP_CHROOT 2
+#define STEP_RLIMIT_CPU 4
+#define STEP_RLIMIT_AS 8
+#define STEP_RLIMIT_FSIZE 16
+#define STEP_RLIMIT_NPROC 32
+#define STEP_RLIMIT_CORE 64
+#define STEP_SETUID 128
+#define STEP_DROP_CAPS 256
+#define STEP_LANDLOCK 512
+
+#define CONFINE_FAILED 71
+
+/* Wire format (sandbox.py's _SPAWN, _KILL and _EXITED): little-endian, no padding. */
+#pragma pack(push, 1)
+struct spawn {          /* judge -> fork server, with 2 or 3 fds: control socket, stdout, stdin */
+    char kind;          /* 'S' */
+    uint64_t run_id;
+    double deadline;    /* CLOCK_MONOTONIC seconds, as Python's time.monotonic() */
+    int64_t cpu_seconds, address_space, output_bytes, processes;
+};
+struct kill_request {   /* judge -> fork server */
+    char kind;          /* 'K' */
+    uint64_t run_id;
+};
+struct exited {         /* fork server -> judge */
+    char kind;          /* 'E' */
+    uint64_t run_id;
+    uint8_t how;        /* 0: exit status, 1: killed by a signal */
+    int32_t code;
+    double cpu;         /* user + system seconds of the run */
+    uint8_t killed;     /* 0: no, 1: at the deadline, 2: on the judge's word */
+};
+#pragma pack(pop)
+
+struct plan {
+    int channel, devnull, steps, ruleset, check_siblings;
+    unsigned int uid;
+    const char *run_dir, *inside, *root, *runs; /* root: b"" when there is no jail */
+    PyObject *tidy;
+};
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int set_limit(int resource, int64_t value) {
+    struct rlimit limit = {(rlim_t)value, (rlim_t)value}; /* soft = hard: nothing left to raise */
+    return setrlimit(resource, &limit);
+}
+
+static int drop_capabilities(void) {
+    struct { uint32_t version; int pid; } header = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+    uint32_t data[6] = {0};
+    for (int cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+            break; /* EINVAL past the last capability */
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+/* In the child: sandbox._confine's steps, in its order. Never returns on failure. */
+static void confine(const struct plan *plan, const struct spawn *request, const int fds[3]) {
+    int steps = plan->steps;
+#define REQUIRE(step, call) do { if ((steps & (step)) && (call) != 0) _exit(CONFINE_FAILED); } while (0)
+    REQUIRE(STEP_GROUP, setpgid(0, 0));
+    setpriority(PRIO_PROCESS, 0, 0); /* the judge's raised priority is not the program's */
+    REQUIRE(STEP_CHROOT, chroot(plan->root));
+    if (chdir((steps & STEP_CHROOT) ? plan->inside : plan->run_dir) != 0)
+        _exit(CONFINE_FAILED);
+    REQUIRE(STEP_RLIMIT_CPU, set_limit(RLIMIT_CPU, request->cpu_seconds));
+    REQUIRE(STEP_RLIMIT_AS, set_limit(RLIMIT_AS, request->address_space));
+    REQUIRE(STEP_RLIMIT_FSIZE, set_limit(RLIMIT_FSIZE, request->output_bytes));
+    REQUIRE(STEP_RLIMIT_NPROC, set_limit(RLIMIT_NPROC, request->processes));
+    REQUIRE(STEP_RLIMIT_CORE, set_limit(RLIMIT_CORE, 0));
+    if (steps & STEP_SETUID) {
+        if (setgroups(0, NULL) != 0 || setresgid(plan->uid, plan->uid, plan->uid) != 0
+            || setresuid(plan->uid, plan->uid, plan->uid) != 0)
+            _exit(CONFINE_FAILED);
+    }
+    REQUIRE(STEP_DROP_CAPS, drop_capabilities());
+    REQUIRE(STEP_LANDLOCK, syscall(446 /* landlock_restrict_self */, plan->ruleset, 0));
+#undef REQUIRE
+    if (dup2(fds[2] >= 0 ? fds[2] : plan->devnull, 0) < 0 || dup2(fds[1], 1) < 0
+        || dup2(plan->devnull, 2) < 0 || dup2(fds[0], 3) < 0)
+        _exit(CONFINE_FAILED);
+    if (syscall(436 /* close_range */, 4, ~0U, 0) != 0) {
+        for (int fd = 4; fd < 65536; fd++)
+            close(fd);
+    }
+}
+
+/* The fork server's Python clean-up (non-empty run directory, siblings left in a user namespace). */
+static int tidy(const struct plan *plan) {
+    PyObject *result = PyObject_CallNoArgs(plan->tidy);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
+static int has_siblings(const char *runs) {
+    int fd = open(runs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buffer[512];
+    long size = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    close(fd);
+    return size > 48; /* "." and ".." take 24 bytes each */
+}
+
+/* Kill everything left in our PID namespace (we are its PID 1) and reap it. */
+static void end_leftovers(void) {
+    double give_up = now() + 5.0;
+    for (;;) {
+        kill(-1, SIGKILL);
+        pid_t pid;
+        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+            ;
+        if (pid < 0 || now() > give_up) /* ECHILD: nothing left */
+            return;
+        struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Wait for the run to end, killing it at its deadline or on the judge's word. 0, or -1 when the
+   judge has hung up (the run is killed). */
+static int await_run(const struct plan *plan, pid_t pid, const struct spawn *request, uint8_t *killed) {
+    int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
+    for (;;) {
+        double remaining = request->deadline - now();
+        if (remaining <= 0) {
+            *killed = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (pidfd < 0) { /* no pidfd (old kernel): has it ended? */
+            siginfo_t info = {0};
+            if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
+                break;
+        }
+        struct pollfd watch[2] = {{plan->channel, POLLIN, 0}, {pidfd, POLLIN, 0}};
+        if (pidfd < 0 && remaining > 0.002)
+            remaining = 0.002; /* no pidfd (old kernel): poll the child */
+        struct timespec timeout = {(time_t)remaining, (long)((remaining - (double)(time_t)remaining) * 1e9)};
+        if (ppoll(watch, pidfd >= 0 ? 2 : 1, &timeout, NULL) < 0 && errno != EINTR) {
+            *killed = 1; /* cannot watch it: end it rather than wait past its deadline */
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (pidfd >= 0 && watch[1].revents)
+            break;
+        if (watch[0].revents) {
+            struct kill_request message;
+            ssize_t size = recv(plan->channel, &message, sizeof message, 0);
+            if (size <= 0) {
+                kill(pid, SIGKILL);
+                if (pidfd >= 0)
+                    close(pidfd);
+                return -1;
+            }
+            if (size == sizeof message && message.kind == 'K' && message.run_id == request->run_id) {
+                *killed = 2;
+                kill(pid, SIGKILL);
+                break;
+            }
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    return 0;
+}
+
+static PyObject *serve(PyObject *module, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "run_dir", "inside", "root",
+                            "runs", "check_siblings", "tidy", NULL};
+    struct plan plan = {0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiyyyypO", names, &plan.channel, &plan.devnull,
+                                     &plan.uid, &plan.steps, &plan.ruleset, &plan.run_dir, &plan.inside,
+                                     &plan.root, &plan.runs, &plan.check_siblings, &plan.tidy))
+        return NULL;
+    if (!PyCallable_Check(plan.tidy)) {
+        PyErr_SetString(PyExc_TypeError, "serve: tidy must be callable");
+        return NULL;
+    }
+    if (getpid() != 1) { /* kill(-1) below must reach only our own PID namespace */
+        PyErr_SetString(PyExc_RuntimeError, "serve: the fork server must be PID 1 of its own PID namespace");
+        return NULL;
+    }
+    if ((plan.steps & STEP_CHROOT) && plan.root[0] == '\0') {
+        PyErr_SetString(PyExc_ValueError, "serve: the chroot step needs a root");
+        return NULL;
+    }
+    for (;;) {
+        struct spawn request;
+        union { char buffer[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } control;
+        struct iovec data = {&request, sizeof request};
+        struct msghdr message = {0};
+        message.msg_iov = &data;
+        message.msg_iovlen = 1;
+        message.msg_control = control.buffer;
+        message.msg_controllen = sizeof control.buffer;
+        ssize_t size = recvmsg(plan.channel, &message, MSG_CMSG_CLOEXEC);
+        if (size <= 0) {
+            if (size < 0 && errno == EINTR)
+                continue;
+            Py_RETURN_FALSE; /* the judge is gone */
+        }
+        int fds[3] = {-1, -1, -1}, count = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < n; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                if (count < 3)
+                    fds[count++] = fd;
+                else
+                    close(fd);
+            }
+        }
+        if (size != sizeof request || request.kind != 'S' || count < 2 /* a late kill */
+            || (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+            for (int i = 0; i < count; i++)
+                close(fds[i]);
+            continue;
+        }
+        if (mkdir(plan.run_dir, 0700) != 0) {
+            if (errno != EEXIST || tidy(&plan) != 0 || mkdir(plan.run_dir, 0700) != 0)
+                goto failed;
+        }
+        if (plan.steps & STEP_SETUID && chown(plan.run_dir, plan.uid, plan.uid) != 0)
+            goto failed;
+        pid_t pid = fork();
+        if (pid < 0)
+            goto failed;
+        if (pid == 0) {
+            confine(&plan, &request, fds);
+            Py_RETURN_TRUE;
+        }
+        for (int i = 0; i < count; i++)
+            close(fds[i]);
+        struct exited reply = {'E', request.run_id, 0, 0, 0.0, 0};
+        int hung_up = await_run(&plan, pid, &request, &reply.killed);
+        int status = 0;
+        struct rusage usage = {0};
+        while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR)
+            ;
+        end_leftovers();
+        if (hung_up)
+            _exit(0);
+        if (rmdir(plan.run_dir) != 0 || (plan.check_siblings && has_siblings(plan.runs))) {
+            if (tidy(&plan) != 0)
+                return NULL;
+        }
+        reply.how = WIFSIGNALED(status) ? 1 : 0;
+        reply.code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+        reply.cpu = (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6
+                    + (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec * 1e-6;
+        if (send(plan.channel, &reply, sizeof reply, 0) != (ssize_t)sizeof reply)
+            Py_RETURN_FALSE;
+        continue;
+    failed:
+        for (int i = 0; i < count; i++)
+            close(fds[i]);
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+}
+
+static PyMethodDef methods[] = {
+    {"serve", (PyCFunction)(void (*)(void))serve, METH_VARARGS | METH_KEYWORDS,
+     "serve(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy)\n"
+     "--\n\nThe fork server's loop: False when the judge hangs up, True in a confined run."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "_forkserver",
+                                        "The fork server's loop in C (see sandbox.py).", -1, methods};
+
+PyMODINIT_FUNC PyInit__forkserver(void) { return PyModule_Create(&definition); }
