@@ -760,9 +760,26 @@ def _run_program(request: tuple[str, str | bytes], read_frames: FrameReader) -> 
     return 0
 
 
+def _json_encoder() -> Callable[[Any], str]:
+    """``json.dumps`` with its default arguments, its C encoder made once (by the fork server).
+
+    ``json.dumps`` builds a new C encoder object at every call; in a run each new object is
+    written to freshly copied pages, and a HumanEval check sends about ten replies.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no _json accelerator: the pure-Python encoder
+        return json.dumps
+    encode = make({}, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                  False, False, True)  # json.dumps' defaults: check_circular, ensure_ascii, allow_nan
+    return lambda value: "".join(encode(value, 0))
+
+
+_DUMPS = _json_encoder()
+
+
 def _send(fd: int, message: Any) -> None:
     """One message of a run to its judge (on ``fd``): a frame of JSON."""
-    write_all(fd, frame(json.dumps(message).encode()))  # default arguments: json's cached encoder
+    write_all(fd, frame(_DUMPS(message).encode()))
 
 
 _LOADED = frame(json.dumps(["loaded"]).encode())  # made once, sent by every run that loads
@@ -823,7 +840,7 @@ def _execute(kind: str, program: str | bytes, judge: int, commands: FrameReader,
             began = time.perf_counter()
             reply = _invoke(namespace, name, args, kwargs)
             reply.append(time.perf_counter() - began)
-            replies += frame(json.dumps(reply).encode())
+            replies += frame(_DUMPS(reply).encode())
             # Replies go out together (one wake-up of the judge), but not later than 2 ms after
             # the oldest one, so that a crash in a later call loses little of what was done.
             oldest = oldest or began
@@ -883,6 +900,10 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
     _standard_streams()
     reliability_guard()
     _warm_up()
+    # The judge's random module (it seeds HumanEval checks) must not be the runs': forked without
+    # Python's at-fork hooks, every run would draw the same numbers. A run that imports random
+    # loads it afresh, seeded from the OS.
+    sys.modules.pop("random", None)
     gc.collect()  # the warm-up's modules and functions (cycles) go before what stays is frozen
     gc.freeze()  # runs then do not copy the pages of objects the collector would touch
     probe.update(plan.flags, pid_namespace=pid_namespace, subreaper=subreaper or pid_namespace,

@@ -397,6 +397,13 @@ def test_without_facilities_the_runner_still_works_and_says_so():
             pass
 
 
+def test_each_run_draws_its_own_random_numbers():
+    """Runs are forked from one warm process: its generator must not be theirs."""
+    program = "import random\nDRAWN = random.getrandbits(64)\ndef f():\n    return DRAWN\n"
+    drawn = {run(program, [CallTest("f", (), -1)]).tests[0].got for _ in range(4)}
+    assert len(drawn) == 4
+
+
 C_LOOP_BUILT = any((Path(ex.__file__).parent / f"_forkserver{suffix}").exists()
                    for suffix in importlib.machinery.EXTENSION_SUFFIXES)
 
