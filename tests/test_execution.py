@@ -443,18 +443,32 @@ def test_both_fork_server_loops_give_the_same_verdicts():
                          ("ran", None, [("time_limit", "TimeLimitExceeded")])]
 
 
+def test_a_call_is_timed_in_seconds_by_either_loop():
+    program = "import time\ndef f():\n    time.sleep(0.05)\n    return 1\n"
+    for facilities in ((), ("native",)):
+        with ex.degraded(*facilities):
+            seconds = run(program, [CallTest("f", (), 1)]).tests[0].seconds
+        assert 0.045 < seconds < 1.0, (facilities, seconds)
+
+
 @pytest.mark.skipif(not C_LOOP_BUILT, reason="the C loop is not built here")
 def test_the_c_loop_refuses_to_serve_outside_its_own_pid_namespace():
     from coderl_lessons import _forkserver
 
+    with pytest.raises(RuntimeError, match="configure"):
+        _forkserver.serve()
     with pytest.raises(TypeError):
-        _forkserver.serve(channel=0)
+        _forkserver.configure(channel=0)
     arguments = dict(channel=0, devnull=0, uid=0, steps=0, ruleset=-1, run_dir=b"/nonexistent", inside=b"/",
-                     root=b"", runs=b"/nonexistent", check_siblings=False)
-    with pytest.raises(TypeError, match="tidy must be callable"):
-        _forkserver.serve(**arguments, tidy=None)
+                     root=b"", runs=b"/nonexistent", check_siblings=False, invoke=len, dumps=str,
+                     load_failed=print, loaded=b"")
+    with pytest.raises(TypeError, match="must be callable"):
+        _forkserver.configure(**arguments, tidy=None)
+    with pytest.raises(ValueError, match="chroot step needs a root"):
+        _forkserver.configure(**dict(arguments, steps=2), tidy=lambda: None)
+    _forkserver.configure(**arguments, tidy=lambda: None)
     with pytest.raises(RuntimeError, match="PID 1"):  # its kill(-1) would reach every process we may signal
-        _forkserver.serve(**arguments, tidy=lambda: None)
+        _forkserver.serve()
 
 
 UNPRIVILEGED = """
