@@ -82,8 +82,9 @@ struct plan {
     const char *run_dir, *inside, *root, *runs; /* root: b"" when there is no jail */
     PyObject *tidy;
     /* for runs of a compiled module (see run_module): the module, made by the fork server and in
-       its sys.modules as "candidate"; sandbox._invoke, _DUMPS, _load_failed and _LOADED */
-    PyObject *module, *invoke, *dumps, *load_failed, *loaded;
+       its sys.modules as "candidate"; sandbox._invoke, _raised, _returned, _DUMPS, _load_failed
+       and _LOADED */
+    PyObject *module, *invoke, *raised, *returned, *dumps, *load_failed, *loaded;
 };
 
 static double now(void) {
@@ -304,6 +305,58 @@ static void add_reply(struct replies *out, PyObject *text) {
     out->size = needed;
 }
 
+/* Is this value plain data that sandbox.to_wire would return unchanged? None, a bool, a str, a
+   float, an int that fits in 64 bits (to_wire tags only huge ints), or a list of those. */
+static int plain_scalar(PyObject *value) {
+    if (value == Py_None || PyBool_Check(value) || PyUnicode_CheckExact(value) || PyFloat_CheckExact(value))
+        return 1;
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        PyLong_AsLongLongAndOverflow(value, &overflow);
+        return !overflow && !PyErr_Occurred();
+    }
+    return 0;
+}
+
+static int plain(PyObject *value) {
+    if (!PyList_CheckExact(value))
+        return plain_scalar(value);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++)
+        if (!plain_scalar(PyList_GET_ITEM(value, i)))
+            return 0;
+    return 1;
+}
+
+/* sandbox._invoke (call the program's function, make the reply), with the common case here: a
+   function that returns plain data needs no Python frame of ours. */
+static PyObject *invoke(const struct plan *plan, PyObject *namespace, PyObject *call) {
+    PyObject *name = PyTuple_GET_ITEM(call, 0), *args = PyTuple_GET_ITEM(call, 1), *kwargs = PyTuple_GET_ITEM(call, 2);
+    PyObject *function = PyUnicode_Check(name) ? PyDict_GetItemWithError(namespace, name) : NULL;
+    if (function == NULL || !PyTuple_Check(args) || !PyDict_Check(kwargs)) {
+        if (PyErr_Occurred())
+            fail();
+        return PyObject_CallFunctionObjArgs(plan->invoke, namespace, name, args, kwargs, NULL);
+    }
+    Py_INCREF(function); /* the call may rebind its own name */
+    PyObject *value = PyObject_Call(function, args, PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
+    Py_DECREF(function);
+    if (value == NULL) {
+        PyObject *type, *error, *traceback;
+        PyErr_Fetch(&type, &error, &traceback);
+        PyErr_NormalizeException(&type, &error, &traceback);
+        if (traceback != NULL)
+            PyException_SetTraceback(error, traceback);
+        PyObject *reply = PyObject_CallOneArg(plan->raised, error);
+        Py_XDECREF(type);
+        Py_XDECREF(error);
+        Py_XDECREF(traceback);
+        return reply;
+    }
+    PyObject *reply = plain(value) ? Py_BuildValue("[sO]", "ret", value) : PyObject_CallOneArg(plan->returned, value);
+    Py_DECREF(value);
+    return reply;
+}
+
 /* Load the module (compiled by the judge), then answer batches of calls until told to stop:
    sandbox._execute for kind "module", the same messages in the same order. Never returns. */
 static void run_module(const struct plan *plan, PyObject *compiled) {
@@ -339,8 +392,7 @@ static void run_module(const struct plan *plan, PyObject *compiled) {
             if (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) != 3)
                 fail();
             long long began = now_ns();
-            PyObject *reply = PyObject_CallFunctionObjArgs(plan->invoke, namespace, PyTuple_GET_ITEM(call, 0),
-                                                           PyTuple_GET_ITEM(call, 1), PyTuple_GET_ITEM(call, 2), NULL);
+            PyObject *reply = invoke(plan, namespace, call);
             PyObject *spent = PyLong_FromLongLong(now_ns() - began); /* nanoseconds, as sandbox.py sends */
             if (reply == NULL || spent == NULL || PyList_Append(reply, spent) != 0)
                 fail();
@@ -388,19 +440,23 @@ static char *keep(PyObject *bytes) { /* a copy that lives as long as the process
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "run_dir", "inside", "root",
-                            "runs", "check_siblings", "tidy", "module", "invoke", "dumps", "load_failed",
-                            "loaded", NULL};
+                            "runs", "check_siblings", "tidy", "module", "invoke", "raised", "returned", "dumps",
+                            "load_failed", "loaded", NULL};
     struct plan given = {0};
     PyObject *run_dir, *inside, *root, *runs;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiSSSSpOO!OOOS", names, &given.channel, &given.devnull,
-                                     &given.uid, &given.steps, &given.ruleset, &run_dir, &inside, &root, &runs,
-                                     &given.check_siblings, &given.tidy, &PyModule_Type, &given.module,
-                                     &given.invoke, &given.dumps, &given.load_failed, &given.loaded))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiSSSSpOO!OOOOOS", names, &given.channel,
+                                     &given.devnull, &given.uid, &given.steps, &given.ruleset, &run_dir, &inside,
+                                     &root, &runs, &given.check_siblings, &given.tidy, &PyModule_Type,
+                                     &given.module, &given.invoke, &given.raised, &given.returned, &given.dumps,
+                                     &given.load_failed, &given.loaded))
         return NULL;
-    if (!PyCallable_Check(given.tidy) || !PyCallable_Check(given.invoke) || !PyCallable_Check(given.dumps)
-        || !PyCallable_Check(given.load_failed)) {
-        PyErr_SetString(PyExc_TypeError, "configure: tidy, invoke, dumps and load_failed must be callable");
-        return NULL;
+    PyObject *callables[] = {given.tidy, given.invoke, given.raised, given.returned, given.dumps, given.load_failed};
+    for (size_t i = 0; i < sizeof callables / sizeof *callables; i++) {
+        if (!PyCallable_Check(callables[i])) {
+            PyErr_SetString(PyExc_TypeError,
+                            "configure: tidy, invoke, raised, returned, dumps and load_failed must be callable");
+            return NULL;
+        }
     }
     if ((given.steps & STEP_CHROOT) && PyBytes_GET_SIZE(root) == 0) {
         PyErr_SetString(PyExc_ValueError, "configure: the chroot step needs a root");
@@ -415,6 +471,8 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     Py_INCREF(given.tidy);
     Py_INCREF(given.module);
     Py_INCREF(given.invoke);
+    Py_INCREF(given.raised);
+    Py_INCREF(given.returned);
     Py_INCREF(given.dumps);
     Py_INCREF(given.load_failed);
     Py_INCREF(given.loaded);
@@ -512,7 +570,7 @@ static PyObject *serve(PyObject *module, PyObject *unused) {
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy,\n"
-     "          module, invoke, dumps, load_failed, loaded)\n"
+     "          module, invoke, raised, returned, dumps, load_failed, loaded)\n"
      "--\n\nWhat serve() will do: the channel to the judge, the run's directory and confinement steps,\n"
      "and sandbox.py's helpers for a run's replies."},
     {"serve", serve, METH_NOARGS,

@@ -880,13 +880,23 @@ def _invoke(namespace: dict, name: str, args: tuple, kwargs: dict) -> list:
             raise NameError(f"name {name!r} is not defined")
         value = namespace[name](*args, **kwargs)
     except BaseException as error:  # noqa: BLE001 - includes SystemExit from the program
-        return ["raise", *_failure(error)]
+        return _raised(error)
+    return _returned(value)
+
+
+def _raised(error: BaseException) -> list:
+    """The reply for a call that raised."""
+    return ["raise", *_failure(error)]
+
+
+def _returned(value: Any) -> list:
+    """The reply for a call that returned ``value``: plain data, or why it is not."""
     try:
         return ["ret", to_wire(value)]
     except WrongType as error:
         return ["type", str(error)]
     except BaseException as error:  # noqa: BLE001 - RecursionError on a cycle, MemoryError
-        return ["raise", *_failure(error)]
+        return _raised(error)
 
 
 def _failure(error: BaseException) -> tuple[str, str]:
@@ -988,8 +998,8 @@ def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> 
     module.configure(channel=channel.fileno(), devnull=plan.devnull, uid=plan.uid, steps=steps,
                      ruleset=plan.ruleset, run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
                      root=(plan.root or "").encode(), runs=plan.runs.encode(), check_siblings=plan.userns,
-                     tidy=lambda: _tidy(plan), module=_candidate_module(), invoke=_invoke, dumps=_DUMPS,
-                     load_failed=_load_failed, loaded=_LOADED)
+                     tidy=lambda: _tidy(plan), module=_candidate_module(), invoke=_invoke, raised=_raised,
+                     returned=_returned, dumps=_DUMPS, load_failed=_load_failed, loaded=_LOADED)
     block_modules()  # once, for every run (this loop, unlike the Python one, never needs resource)
     return module.serve  # no arguments: a run returning from it frees nothing it would have to copy
 

@@ -460,8 +460,8 @@ def test_the_c_loop_refuses_to_serve_outside_its_own_pid_namespace():
     with pytest.raises(TypeError):
         _forkserver.configure(channel=0)
     arguments = dict(channel=0, devnull=0, uid=0, steps=0, ruleset=-1, run_dir=b"/nonexistent", inside=b"/",
-                     root=b"", runs=b"/nonexistent", check_siblings=False, module=sys, invoke=len, dumps=str,
-                     load_failed=print, loaded=b"")
+                     root=b"", runs=b"/nonexistent", check_siblings=False, module=sys, invoke=len, raised=len,
+                     returned=len, dumps=str, load_failed=print, loaded=b"")
     with pytest.raises(TypeError, match="must be callable"):
         _forkserver.configure(**arguments, tidy=None)
     with pytest.raises(ValueError, match="chroot step needs a root"):
