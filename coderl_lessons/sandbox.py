@@ -1509,13 +1509,19 @@ class Judge:
         behind the program, so a typical job is one round trip, not one per call.
         """
         batch: list[tuple] = []
+        keys: list[bytes | None] = []  # of the calls a check makes (see Remote)
         spans = []
         for i in indices:
             test = tests[i]
-            calls = ([(test[1], tuple(test[2]), {})] if test[0] == "call"
-                     else [(test[2], args, kwargs) for args, kwargs in _literal_calls(test[1], test[2])])
+            if test[0] == "call":
+                calls, call_keys = [(test[1], tuple(test[2]), {})], [None]
+            else:
+                literal = _literal_calls(test[1], test[2])
+                calls = [(test[2], args, kwargs) for args, kwargs, _ in literal]
+                call_keys = [key for _, _, key in literal]
             spans.append((len(batch), len(batch) + len(calls)))
             batch += calls
+            keys += call_keys
         run = Run(self, "module", program, None, deadline, self.limits, max_output)
         try:
             if batch:
@@ -1541,7 +1547,7 @@ class Judge:
                 if test[0] == "call":
                     outcome = self._call_outcome(replies[start]) if start < len(replies) else None
                 else:
-                    prefetched = [(_call_key(batch[k][1], batch[k][2]), replies[k])
+                    prefetched = [(keys[k], replies[k])
                                   for k in range(start, min(stop, len(replies)))]
                     outcome = self._check_test(run, *test[1:], prefetched)
                     if outcome is not None:
@@ -1722,8 +1728,9 @@ def _call_key(args: tuple, kwargs: dict) -> bytes:
 
 
 @lru_cache(maxsize=512)
-def _literal_calls(code: str, entry_point: str) -> tuple[tuple[tuple, dict], ...]:
-    """The calls of the candidate in ``check`` whose arguments are literals, in source order."""
+def _literal_calls(code: str, entry_point: str) -> tuple[tuple[tuple, dict, bytes], ...]:
+    """The calls of the candidate in ``check`` whose arguments are literals, in source order:
+    (args, kwargs, their ``_call_key``)."""
     import ast  # here, not at the top: the fork server (and so every run) need not hold it
 
     try:
@@ -1751,11 +1758,11 @@ def _literal_calls(code: str, entry_point: str) -> tuple[tuple[tuple, dict], ...
         try:
             args = tuple(ast.literal_eval(a) for a in node.args)
             kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-            _call_key(args, kwargs)
+            key = _call_key(args, kwargs)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             continue  # a variable, a starred argument, an expression: asked live
-        found.append((node.lineno, node.col_offset, args, kwargs))
-    return tuple((args, kwargs) for _, _, args, kwargs in sorted(found, key=lambda f: f[:2]))
+        found.append((node.lineno, node.col_offset, args, kwargs, key))
+    return tuple(call[2:] for call in sorted(found, key=lambda f: f[:2]))
 
 
 @lru_cache(maxsize=512)
