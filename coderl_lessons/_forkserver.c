@@ -167,7 +167,7 @@ static void end_leftovers(void) {
     for (;;) {
         kill(-1, SIGKILL);
         pid_t pid;
-        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0 || (pid < 0 && errno == EINTR))
             ;
         if (pid < 0 || now() > give_up) /* ECHILD: nothing left */
             return;

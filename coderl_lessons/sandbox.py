@@ -22,6 +22,14 @@ Why three processes and not one:
   ``setsid``, fork bombs) lives in that namespace, ``kill(-1, SIGKILL)`` from PID 1 ends it all,
   and nothing of the caller's is visible to be signalled.
 
+The fork server's loop, a run's confinement and a run's side of the protocol for a compiled
+module are written twice: in Python here, and in C in ``_forkserver.c`` (built on Linux when a
+compiler is present). After each fork a process copies every page it writes, and Python writes
+to every object it touches: with the C loop a HumanEval check costs 15-20% less CPU
+(``benchmarks/README.md``). The C loop serves when it is built and the fork server has its own
+PID namespace; the Python one everywhere else. Both speak the same messages and apply the same
+steps; the tests hold them to the same verdicts.
+
 Isolation applied to each run, every step optional so that a missing facility degrades instead
 of crashing (the judge reports which steps work, see ``protections`` in the hello message):
 a network, IPC and mount namespace per judge; a read-only jail (tmpfs root with bind mounts of
@@ -972,11 +980,14 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
         channel.send(_EXITED.pack(b"E", run_id, how == "signal", code, cpu, _KILLED.index(killed)))
 
 
-def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> Callable[[], bool] | None:
+def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> Callable[[], Any] | None:
     """The C loop (``_forkserver.serve``) set up for this plan, or None where it cannot be used.
 
     It applies exactly the steps that worked in the probe run, and ends a run in which one of
-    them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``).
+    them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``). ``serve()``
+    returns False in the fork server when the judge hangs up; in a run, once that run has
+    answered a compiled module's calls, it exits there; otherwise it returns (kind, program)
+    for :func:`_run_program`, or None.
     """
     if not (_LINUX and plan.pid_namespace and "native" not in plan.disabled):
         return None
