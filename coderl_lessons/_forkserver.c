@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -227,6 +228,22 @@ static int await_run(const struct plan *plan, pid_t pid, const struct spawn *req
 /* ---- In a run: sandbox._execute's protocol for a compiled module, without its Python frames ---- */
 
 #define CONTROL 3 /* the run's socket to its judge */
+#define PAGE 4096
+
+/* Shared by the judge, its fork server and each run (made by loaded_page() in the judge before
+   it forks the fork server). A run sets byte 0 once its module has loaded; the judge zeroes the
+   whole page before every run, so nothing a run writes there reaches the next one. */
+static unsigned char *shared_page;
+
+static PyObject *loaded_page(PyObject *module, PyObject *unused) {
+    if (shared_page == NULL) {
+        void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED)
+            return PyErr_SetFromErrno(PyExc_OSError);
+        shared_page = page;
+    }
+    return PyMemoryView_FromMemory((char *)shared_page, PAGE, PyBUF_WRITE);
+}
 
 /* A Python error in a run: it ends like an uncaught exception in sandbox.py's run (status 70). */
 static void fail(void) { _exit(70); }
@@ -376,8 +393,14 @@ static void run_module(const struct plan *plan, PyObject *compiled) {
         _exit(0);
     }
     struct replies out = {NULL, 0, 0, 0};
-    /* now, not with the replies: a call that never ends must not hide it */
-    transfer(CONTROL, PyBytes_AS_STRING(plan->loaded), (size_t)PyBytes_GET_SIZE(plan->loaded), 1);
+    /* Loaded: said through the shared page, and also as a message unless calls are already
+       waiting (their replies will say it, and a wake-up of the judge is saved). Either way a call
+       that never ends does not hide that the module loaded. */
+    char waiting;
+    if (shared_page != NULL)
+        shared_page[0] = 1;
+    if (shared_page == NULL || recv(CONTROL, &waiting, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+        transfer(CONTROL, PyBytes_AS_STRING(plan->loaded), (size_t)PyBytes_GET_SIZE(plan->loaded), 1);
     for (;;) {
         PyObject *command = next_message();
         if (command == NULL || !PyTuple_Check(command) || PyTuple_GET_SIZE(command) != 2
@@ -573,6 +596,9 @@ static PyMethodDef methods[] = {
      "          module, invoke, raised, returned, dumps, load_failed, loaded)\n"
      "--\n\nWhat serve() will do: the channel to the judge, the run's directory and confinement steps,\n"
      "and sandbox.py's helpers for a run's replies."},
+    {"loaded_page", loaded_page, METH_NOARGS,
+     "loaded_page()\n--\n\nThe page shared with runs (made once, before the fork server is forked) in which a run\n"
+     "says its module has loaded."},
     {"serve", serve, METH_NOARGS,
      "serve()\n--\n\nThe fork server's loop: False when the judge hangs up; in a confined run, the request\n"
      "(kind, program) that Python must run, or None."},

@@ -918,7 +918,7 @@ def _failure(error: BaseException) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> None:
+def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool, native: Any) -> None:
     """Serve spawn requests from the judge until it hangs up. Never returns."""
     prctl_quiet(PR_SET_PDEATHSIG, signal.SIGKILL)
     set_name(b"coderl-forker")
@@ -951,10 +951,10 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
                  clean_environment=not set(os.environ) - {"HOME", "TMPDIR", "PATH", "LANG",
                                                           "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                           "MKL_NUM_THREADS"})
-    native = _native_loop(plan, channel, probe)
-    channel.send(marshal.dumps(("ready", probe, "Python" if native is None else "C")))
-    if native is not None:
-        request = native()  # in a run: (kind, program) for Python to run, or None; see _forkserver.c
+    serve = _native_loop(native, plan, channel, probe) if native is not None else None
+    channel.send(marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
+    if serve is not None:
+        request = serve()  # in a run: (kind, program) for Python to run, or None; see _forkserver.c
         if request is not False:
             status = 70
             try:
@@ -980,16 +980,10 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool) -> Non
         channel.send(_EXITED.pack(b"E", run_id, how == "signal", code, cpu, _KILLED.index(killed)))
 
 
-def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> Callable[[], Any] | None:
-    """The C loop (``_forkserver.serve``) set up for this plan, or None where it cannot be used.
-
-    It applies exactly the steps that worked in the probe run, and ends a run in which one of
-    them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``). ``serve()``
-    returns False in the fork server when the judge hangs up; in a run, once that run has
-    answered a compiled module's calls, it exits there; otherwise it returns (kind, program)
-    for :func:`_run_program`, or None.
-    """
-    if not (_LINUX and plan.pid_namespace and "native" not in plan.disabled):
+def _native_module(disabled: frozenset[str]) -> Any:
+    """``_forkserver`` (the C loop), loaded from beside this file; None where it is not built
+    (or not wanted, or not Linux)."""
+    if not _LINUX or "native" in disabled:
         return None
     try:
         import importlib.machinery
@@ -1001,7 +995,21 @@ def _native_loop(plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> 
         spec = importlib.util.spec_from_file_location("coderl_lessons._forkserver", path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
     except (StopIteration, ImportError, OSError):
+        return None
+
+
+def _native_loop(module: Any, plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> Callable[[], Any] | None:
+    """The C loop (``_forkserver.serve``) set up for this plan, or None where it cannot be used.
+
+    It applies exactly the steps that worked in the probe run, and ends a run in which one of
+    them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``). ``serve()``
+    returns False in the fork server when the judge hangs up; in a run, once that run has
+    answered a compiled module's calls, it exits there; otherwise it returns (kind, program)
+    for :func:`_run_program`, or None.
+    """
+    if not plan.pid_namespace:
         return None
     steps = sum(bit for name, bit in _NATIVE_STEPS.items() if probe.get(name))
     if probe.get("setuid_unprivileged") or not plan.drop_caps:
@@ -1302,6 +1310,8 @@ class Run:
         self.reason = ""
         self.fault = ""  # a non-plain return value seen by a check (even if it caught the error)
         self.buffer = bytearray()
+        if judge.loaded_page is not None:  # all of it: nothing a run writes there outlives it
+            judge.loaded_page[:] = bytes(len(judge.loaded_page))
         mine, theirs = socket.socketpair()
         self.sock = mine
         self.out = _scratch_file()
@@ -1373,6 +1383,12 @@ class Run:
                 self.await_exit()
                 return None
             self.buffer += chunk
+
+    def loaded(self) -> bool:
+        """Did the (now ended) run load its module? For a run that never said so (it had calls
+        waiting, then hung or died before answering one), the shared page knows."""
+        page = self.judge.loaded_page
+        return page is not None and page[0] == 1
 
     def await_exit(self) -> None:
         """Block until the fork server reports this run's end (it kills at the deadline anyway)."""
@@ -1455,8 +1471,12 @@ _COMPILE_IN_JUDGE = 256 * 1024
 class Judge:
     """Runs jobs from the caller, one at a time, through its fork server."""
 
-    def __init__(self, server: socket.socket) -> None:
+    def __init__(self, server: socket.socket, loaded_page: memoryview | None = None) -> None:
         self.server = server
+        # Shared with the fork server's runs (C loop only): a run of a compiled module sets its
+        # first byte once the module has loaded, and sends "loaded" only if no calls are waiting
+        # (their replies say it loaded). See Run.loaded.
+        self.loaded_page = loaded_page
         self.next_run_id = 0
         self.limits: tuple[float, int, int, int] = (1, 1, 1, 1)
 
@@ -1538,15 +1558,15 @@ class Judge:
             if batch:
                 run.send(marshal.dumps(("calls", batch)))
             first = run.receive()
-            if first is None:
+            if first is None and not run.loaded():
                 status, kind, message = run.end_status()
                 return ("time_limit" if status == "time_limit" else "crashed"), (kind, message)
-            if first[0] == "syntax":
+            if first is not None and first[0] == "syntax":
                 return "syntax_error", (first[1], first[2])
-            if first[0] == "load_error":
+            if first is not None and first[0] == "load_error":
                 return ("memory_limit" if first[1] == "MemoryError" else "load_error"), (first[1], first[2])
-            replies: list[list] = []
-            while len(replies) < len(batch):
+            replies: list[list] = [] if first is None or first[0] == "loaded" else [first]
+            while first is not None and len(replies) < len(batch):
                 reply = run.receive()
                 if reply is None:
                     break
@@ -1828,6 +1848,8 @@ def worker_main(argv: list[str]) -> None:
     for name in _PRELOAD:
         __import__(name)
     plan = Plan(workdir, disabled)
+    native = _native_module(disabled)  # loaded here, so that the fork server inherits it
+    loaded_page = native.loaded_page() if native is not None else None
     pid_namespace = False
     if _LINUX and "pidns" not in disabled:
         try:
@@ -1846,7 +1868,7 @@ def worker_main(argv: list[str]) -> None:
             judge_end.close()
             os.close(requests)
             os.close(replies)
-            _fork_server(plan, server_end, pid_namespace)
+            _fork_server(plan, server_end, pid_namespace, native)
         finally:
             os._exit(0)
     server_end.close()
@@ -1859,7 +1881,7 @@ def worker_main(argv: list[str]) -> None:
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
     write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2]))))
     try:
-        _serve(Judge(judge_end), FrameReader(requests), replies, plan, pid)
+        _serve(Judge(judge_end, loaded_page if ready[2] == "C" else None), FrameReader(requests), replies, plan, pid)
     finally:
         judge_end.close()  # the fork server exits (killing its run), then we clean up
         os.waitpid(pid, 0)

@@ -345,6 +345,29 @@ def test_redefining_check_or_reading_it_does_not_help():
     assert not ex.run_tests(wrong, [CheckTest(PROBLEM["test"], "has_close_elements")], cache=False).passed
 
 
+def test_a_run_cannot_leave_anything_for_the_next_one_in_the_shared_page():
+    """With the C loop, each judge shares one page with its runs (where a run says it loaded).
+    A program can reach it; whatever it writes there must be gone before the next run."""
+    program = (
+        "import sys\n"
+        "def f(mark):\n"
+        "    native = sys.modules.get('coderl_lessons._forkserver')\n"
+        "    if native is None:\n"
+        "        return 'no page'\n"
+        "    page = native.loaded_page()\n"
+        "    seen = bytes(page[1:9])\n"
+        "    page[1:9] = mark\n"
+        "    page[0] = 0\n"  # and un-say that it loaded: only its own verdict's stage could change
+        "    return seen.hex()\n"
+    )
+    jobs = [(program, [CallTest("f", (bytes([65 + i]) * 8,), "0" * 16)]) for i in range(8)]
+    results = ex.run_many(jobs, cache=False)
+    no_page = {r.tests[0].got == repr("no page") for r in results}
+    assert no_page == {ex.fork_server_loop() == "Python"}
+    if no_page == {False}:  # each saw zeros where the runs before it wrote their marks
+        assert [(r.stage, r.tests[0].status, r.tests[0].got) for r in results] == [("ran", "passed", None)] * 8
+
+
 def test_printing_a_fake_result_does_not_pass():
     program = "print('passed')\nprint('{\"status\": \"passed\"}')\ndef f():\n    print('result: passed')\n    return 0\n"
     result = hostile(program, [CallTest("f", (), 1)])
