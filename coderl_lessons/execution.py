@@ -54,6 +54,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
 
@@ -496,6 +497,30 @@ class _Cache:
         return results  # type: ignore[return-value]
 
 
+#: Programs up to this many characters are compiled by the caller, a few at a time (_compile_ahead).
+_CALLER_COMPILES = 16 * 1024
+
+
+def _compile_ahead(payloads: list[tuple], start: int, count: int = 16) -> int:
+    """Compile the programs of ``payloads[start:start + count]`` here, in place; returns the end.
+
+    A judge compiles between runs on its core, with cold caches: about 0.14 ms for a HumanEval
+    program, against 0.06 ms in a loop like this one. Short programs only (the compiler's time
+    and memory stay small), and only those that compile: for the others the judge reports the
+    error (or, past its own limit, the run compiles them) exactly as before.
+    """
+    end = min(start + count, len(payloads))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning, DeprecationWarning: the judge's business
+        for i in range(start, end):
+            program = payloads[i][0]
+            if isinstance(program, str) and len(program) <= _CALLER_COMPILES:
+                code = sandbox.Judge.compile(program)
+                if isinstance(code, bytes):
+                    payloads[i] = (code, *payloads[i][1:])
+    return end
+
+
 def _cacheable(result: ExecutionResult) -> bool:
     if result.stage in ("time_limit", "crashed"):
         return False
@@ -690,6 +715,7 @@ class _Pool:
         base = self.workers[:size]
         records: list[tuple | None] = [None] * len(payloads)
         queue = collections.deque(range(len(payloads)))
+        compiled = 0  # payloads before this one have had their programs compiled here (_compile_ahead)
         left = len(payloads)
         spares_work = True  # until a spare dies before it could start
         try:
@@ -704,6 +730,8 @@ class _Pool:
                 for worker in takers:
                     while len(worker.pending) < 2 and queue:
                         index = queue.popleft()
+                        if index >= compiled:
+                            compiled = _compile_ahead(payloads, index)
                         self.next_id += 1
                         worker.submit(self.next_id, index, payloads[index], budgets[index])
                 live = base + list(self.spares.values())

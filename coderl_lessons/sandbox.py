@@ -1480,7 +1480,7 @@ class Judge:
         self.next_run_id = 0
         self.limits: tuple[float, int, int, int] = (1, 1, 1, 1)
 
-    def run_job(self, program: str, tests: list[tuple], timeout: float, memory_mb: int,
+    def run_job(self, program: str | bytes, tests: list[tuple], timeout: float, memory_mb: int,
                 max_output: int, base_vsize: int) -> tuple:
         """Execute one program against its tests; returns the result record sent to the caller.
 
@@ -1494,7 +1494,7 @@ class Judge:
         self.limits = (int(timeout) + 2, base_vsize + (memory_mb << 20), max_output, 64)
         outcomes: list[tuple] = [("not_run", None, None, None, 0.0)] * len(tests)
         stage, error = "ran", (None, None)
-        compiled = self.compile(program)
+        compiled = self.compile(program) if isinstance(program, str) else program  # bytes: compiled by the caller
         if isinstance(compiled, tuple):
             return ("syntax_error", *compiled, time.monotonic() - start, outcomes)
         program = compiled

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -395,6 +396,22 @@ def test_without_facilities_the_runner_still_works_and_says_so():
     with pytest.raises(ValueError):
         with ex.degraded("seccomp"):
             pass
+
+
+def test_compiling_a_program_warns_nobody_in_the_caller():
+    """Short programs are compiled in the caller's process; what the compiler warns about
+    (``3[::-1]``, an invalid escape) must not reach the caller's terminal or notebook."""
+    program = 'def f():\n    pattern = "\\d"\n    return 3[::-1] if False else 1\n'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(program, [CallTest("f", (), 1)])
+        syntax = run("def f(:\n", [CallTest("f", (), 1)])
+    assert result.passed and syntax.stage == "syntax_error"
+    assert caught == []
+    with warnings.catch_warnings(record=True) as direct:
+        warnings.simplefilter("always")
+        compile(program, "<string>", "exec")
+    assert {w.category for w in direct} >= {SyntaxWarning, DeprecationWarning}  # there was something to hide
 
 
 def test_each_run_draws_its_own_random_numbers():
