@@ -1370,7 +1370,13 @@ class Run:
                         return message
                     self.kill("ProtocolError")
                     return None
-            if self.ended is not None or not self._arm():
+            if self.ended is not None:  # gone, but what it sent before it ended is still to be read
+                chunk = self._rest()
+                if not chunk:
+                    return None
+                self.buffer += chunk
+                continue
+            if not self._arm():
                 return None
             try:
                 chunk = self.sock.recv(1 << 16)
@@ -1389,6 +1395,19 @@ class Run:
         waiting, then hung or died before answering one), the shared page knows."""
         page = self.judge.loaded_page
         return page is not None and page[0] == 1
+
+    def _rest(self) -> bytes:
+        """More of what an ended run sent, without waiting: b"" once there is nothing left.
+
+        A run that fails to load while its batch of calls is still being sent ends with that
+        batch unread; the send then fails (and the judge learns the run ended) before the run's
+        "load_error" is read, and the socket reports ECONNRESET once the data is drained.
+        """
+        try:
+            self.sock.setblocking(False)
+            return self.sock.recv(1 << 16)
+        except OSError:
+            return b""
 
     def await_exit(self) -> None:
         """Block until the fork server reports this run's end (it kills at the deadline anyway)."""

@@ -398,6 +398,17 @@ def test_without_facilities_the_runner_still_works_and_says_so():
             pass
 
 
+@pytest.mark.parametrize("facilities", [(), ("native",)], ids=["default-loop", "python-loop"])
+def test_a_load_error_is_reported_while_a_big_batch_of_calls_is_still_being_sent(facilities):
+    """The run fails to load and exits with most of its 1 MB batch unread: the judge's send
+    fails first, and the run's load_error, already in the socket, must still be read."""
+    tests = [CallTest("f", (str(i) * 1000,), 1) for i in range(1000)]  # distinct: marshal cannot share them
+    with ex.degraded(*facilities):
+        result = run('raise ValueError("no")\ndef f(s):\n    return 1\n', tests)
+    assert (result.stage, result.error_type, result.message) == ("load_error", "ValueError", "no")
+    assert {t.status for t in result.tests} == {"not_run"}
+
+
 def test_compiling_a_program_warns_nobody_in_the_caller():
     """Short programs are compiled in the caller's process; what the compiler warns about
     (``3[::-1]``, an invalid escape) must not reach the caller's terminal or notebook."""
