@@ -344,6 +344,19 @@ static int plain(PyObject *value) {
     return 1;
 }
 
+/* The exception being raised, as `except BaseException as error` gives it: normalized, with its
+   traceback attached; the error indicator is cleared. A new reference. */
+static PyObject *caught(void) {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+}
+
 /* sandbox._invoke (call the program's function, make the reply), with the common case here: a
    function that returns plain data needs no Python frame of ours. */
 static PyObject *invoke(const struct plan *plan, PyObject *namespace, PyObject *call) {
@@ -358,15 +371,9 @@ static PyObject *invoke(const struct plan *plan, PyObject *namespace, PyObject *
     PyObject *value = PyObject_Call(function, args, PyDict_GET_SIZE(kwargs) ? kwargs : NULL);
     Py_DECREF(function);
     if (value == NULL) {
-        PyObject *type, *error, *traceback;
-        PyErr_Fetch(&type, &error, &traceback);
-        PyErr_NormalizeException(&type, &error, &traceback);
-        if (traceback != NULL)
-            PyException_SetTraceback(error, traceback);
+        PyObject *error = caught();
         PyObject *reply = PyObject_CallOneArg(plan->raised, error);
-        Py_XDECREF(type);
         Py_XDECREF(error);
-        Py_XDECREF(traceback);
         return reply;
     }
     PyObject *reply = plain(value) ? Py_BuildValue("[sO]", "ret", value) : PyObject_CallOneArg(plan->returned, value);
@@ -383,12 +390,7 @@ static void run_module(const struct plan *plan, PyObject *compiled) {
     PyObject *namespace = PyModule_GetDict(plan->module); /* fresh in every run: nothing ran in it */
     PyObject *result = PyEval_EvalCode(code, namespace, namespace);
     if (result == NULL) {
-        PyObject *type, *value, *traceback;
-        PyErr_Fetch(&type, &value, &traceback);
-        PyErr_NormalizeException(&type, &value, &traceback);
-        if (traceback != NULL)
-            PyException_SetTraceback(value, traceback);
-        if (PyObject_CallOneArg(plan->load_failed, value) == NULL)
+        if (PyObject_CallOneArg(plan->load_failed, caught()) == NULL)
             fail();
         _exit(0);
     }
