@@ -17,7 +17,10 @@
    load), and exits. Anything else it returns as (kind, program) for sandbox.py to run.
 
    A step that worked in the fork server's probe run (the caller passes only those) and fails in
-   a run ends that run at once with status 71: a run is never less confined than reported. */
+   a run ends that run at once with status 71: a run is never less confined than reported.
+
+   syscall(), try_syscall() and fork() make sandbox.py's system calls where this file is built
+   (ctypes otherwise): see the comment above syscall(). */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -592,7 +595,74 @@ static PyObject *serve(PyObject *module, PyObject *unused) {
     }
 }
 
+/* syscall(number, *args) and try_syscall(number, *args): one system call with up to six
+   arguments, each an int, None (0) or a buffer passed by address (bytes read-only, a bytearray
+   writable). syscall raises OSError on failure; try_syscall returns -errno instead (for calls
+   whose failure is the usual case, such as killing what is not there). sandbox.py calls these
+   instead of ctypes where this file is built, so that the judge, and the fork server it forks,
+   never load ctypes and libffi: every fork of a run copies each memory mapping of a library. */
+static PyObject *system_call(PyObject *args, int raising) {
+    Py_ssize_t count = PyTuple_GET_SIZE(args);
+    if (count < 1 || count > 7) {
+        PyErr_SetString(PyExc_TypeError, "expected (number, up to 6 arguments)");
+        return NULL;
+    }
+    long number = PyLong_AsLong(PyTuple_GET_ITEM(args, 0));
+    if (number == -1 && PyErr_Occurred())
+        return NULL;
+    long values[6] = {0};
+    Py_buffer views[6];
+    int held = 0;
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 1; i < count; i++) {
+        PyObject *arg = PyTuple_GET_ITEM(args, i);
+        if (arg == Py_None)
+            continue;
+        if (PyLong_Check(arg)) {
+            values[i - 1] = PyLong_AsLong(arg);
+            if (values[i - 1] == -1 && PyErr_Occurred())
+                goto done;
+            continue;
+        }
+        int writable = PyByteArray_Check(arg);
+        if (!writable && !PyBytes_Check(arg)) {
+            PyErr_Format(PyExc_TypeError, "argument %zd: expected int, None, bytes or bytearray, got %.100s",
+                         i, Py_TYPE(arg)->tp_name);
+            goto done;
+        }
+        if (PyObject_GetBuffer(arg, &views[held], writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) != 0)
+            goto done;
+        values[i - 1] = (long)views[held++].buf;
+    }
+    errno = 0;
+    long answer = syscall(number, values[0], values[1], values[2], values[3], values[4], values[5]);
+    if (answer == -1 && raising)
+        PyErr_SetFromErrno(PyExc_OSError);
+    else
+        result = PyLong_FromLong(answer == -1 ? -errno : answer);
+done:
+    while (held > 0)
+        PyBuffer_Release(&views[--held]);
+    return result;
+}
+
+static PyObject *py_syscall(PyObject *module, PyObject *args) { return system_call(args, 1); }
+static PyObject *py_try_syscall(PyObject *module, PyObject *args) { return system_call(args, 0); }
+
+/* fork(2) with the GIL held and none of Python's at-fork hooks (see sandbox._fork). */
+static PyObject *raw_fork(PyObject *module, PyObject *unused) {
+    pid_t pid = fork();
+    if (pid < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return PyLong_FromLong(pid);
+}
+
 static PyMethodDef methods[] = {
+    {"syscall", py_syscall, METH_VARARGS,
+     "syscall(number, *args)\n--\n\nA system call: ints, None, bytes or bytearray (by address); OSError on failure."},
+    {"try_syscall", py_try_syscall, METH_VARARGS,
+     "try_syscall(number, *args)\n--\n\nA system call; its result, or -errno on failure."},
+    {"fork", raw_fork, METH_NOARGS, "fork()\n--\n\nfork(2), without Python's at-fork hooks."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy,\n"
      "          module, invoke, raised, returned, dumps, load_failed, loaded)\n"
@@ -610,4 +680,22 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "_forkserver",
                                         "The fork server's loop in C (see sandbox.py).", -1, methods};
 
-PyMODINIT_FUNC PyInit__forkserver(void) { return PyModule_Create(&definition); }
+/* The numbers sandbox.py needs for syscall(): system calls by their libc name, and constants. */
+PyMODINIT_FUNC PyInit__forkserver(void) {
+    PyObject *module = PyModule_Create(&definition);
+    if (module == NULL)
+        return NULL;
+    PyObject *numbers = Py_BuildValue(
+        "{sl sl sl sl sl sl sl sl sl sl si si si si si si si si si si}", "unshare", (long)SYS_unshare, "mount",
+        (long)SYS_mount, "umount2", (long)SYS_umount2, "prctl", (long)SYS_prctl, "capget", (long)SYS_capget,
+        "capset", (long)SYS_capset, "socketpair", (long)SYS_socketpair, "prlimit64", (long)SYS_prlimit64,
+        "kill", (long)SYS_kill, "wait4", (long)SYS_wait4, "AF_UNIX", AF_UNIX, "SOCK_STREAM", SOCK_STREAM,
+        "SOCK_SEQPACKET", SOCK_SEQPACKET, "SOCK_DGRAM", SOCK_DGRAM, "SOCK_CLOEXEC", SOCK_CLOEXEC, "RLIMIT_CPU", RLIMIT_CPU, "RLIMIT_AS", RLIMIT_AS, "RLIMIT_FSIZE",
+        RLIMIT_FSIZE, "RLIMIT_NPROC", RLIMIT_NPROC, "RLIMIT_CORE", RLIMIT_CORE);
+    if (numbers == NULL || PyModule_AddObject(module, "NUMBERS", numbers) != 0) {
+        Py_XDECREF(numbers);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

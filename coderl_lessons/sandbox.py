@@ -16,8 +16,9 @@ Why three processes and not one:
   the candidate that forwards each call to the run and gets plain data back. So ``assert
   candidate(x) == y`` compares built-in values, and the program never sees ``check``, its
   expected values or the caller's expected values. For speed, every call known in advance (call
-  tests; calls with literal arguments in a check) goes to the run in one batch behind the
-  program; the program is compiled by the judge (a syntax error needs no run at all).
+  tests; the calls a check made the last time a program passed it, or else those with literal
+  arguments) goes to the run in one batch behind the program; the program is compiled before
+  the judge gets it (a syntax error needs no run at all).
 * The fork server is PID 1 of its own PID namespace: everything a run starts (daemons that
   ``setsid``, fork bombs) lives in that namespace, ``kill(-1, SIGKILL)`` from PID 1 ends it all,
   and nothing of the caller's is visible to be signalled.
@@ -28,7 +29,9 @@ compiler is present). After each fork a process copies every page it writes, and
 to every object it touches: with the C loop a HumanEval check costs 15-20% less CPU
 (``benchmarks/README.md``). The C loop serves when it is built and the fork server has its own
 PID namespace; the Python one everywhere else. Both speak the same messages and apply the same
-steps; the tests hold them to the same verdicts.
+steps; the tests hold them to the same verdicts. The C file also makes this file's system calls
+where it is built (ctypes otherwise): the judge then loads neither ctypes nor socket, select or
+resource before it forks its fork server, whose every fork would copy their libraries' mappings.
 
 Isolation applied to each run, every step optional so that a missing facility degrades instead
 of crashing (the judge reports which steps work, see ``protections`` in the hello message):
@@ -50,16 +53,13 @@ from __future__ import annotations
 
 import builtins
 import collections
-import ctypes
 import errno
 import gc
 import json
 import marshal
 import os
 import reprlib
-import select
 import signal
-import socket
 import stat
 import struct
 import sys
@@ -73,10 +73,32 @@ from typing import Any, Callable, Iterable
 
 try:  # POSIX only; the caller refuses to start workers without it
     import posix  # the fork server and runs call posix.* once os.* is guarded
-    import resource
 except ImportError:  # pragma: no cover - Windows
     posix = os  # type: ignore[assignment]
-    resource = None  # type: ignore[assignment]
+
+
+class _Lazy:
+    """A module imported when first used.
+
+    ``ctypes``, ``socket``, ``select`` and ``resource`` come with shared libraries (libffi among
+    them: 35 memory mappings in all), and every fork copies each mapping of the process it
+    forks, about 1 us apiece here. Where ``_forkserver.c`` is built, the judge needs none of
+    them until it has forked its fork server (system calls go through ``_NATIVE``), so the fork
+    server, and every run, never holds them.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = sys.modules.get(self._name) or __import__(self._name)
+        return getattr(module, attribute)
+
+
+ctypes: Any = _Lazy("ctypes")
+socket: Any = _Lazy("socket")
+select: Any = _Lazy("select")
+resource: Any = _Lazy("resource") if posix is not os else None
 
 #: Runs of a judge run as RUN_UID_BASE + the judge's pid: a uid no account has, and one per judge.
 #: Not the shared ``nobody``: RLIMIT_NPROC counts a uid's processes machine-wide, so a fork bomb
@@ -274,8 +296,12 @@ def short_repr(value: Any, limit: int = 200) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Linux system calls (ctypes, so that Python 3.10 and 3.11 need no os.unshare)
+# Linux system calls: through _forkserver.c where it is built, else ctypes (so that Python 3.10
+# and 3.11 need no os.unshare). Arguments are ints, None, or bytes/bytearray passed by address.
 # ---------------------------------------------------------------------------------------------
+
+#: The C module where a worker uses it (set by worker_main, before anything needs ctypes).
+_NATIVE: Any = None
 
 
 @lru_cache(maxsize=1)
@@ -283,8 +309,21 @@ def _libc() -> Any:
     return ctypes.CDLL(None, use_errno=True)
 
 
+def _c_argument(value: Any) -> Any:
+    """A plain argument as ctypes passes it: int as a C long (64 bits wherever a C long is a
+    pointer's size), None as NULL, bytes read-only and a bytearray writable, by address."""
+    if isinstance(value, bytearray):
+        return (ctypes.c_char * len(value)).from_buffer(value)
+    if isinstance(value, bytes) or value is None:
+        return value
+    return ctypes.c_long(value)
+
+
 def _call(name: str, *args: Any) -> int:
-    result = getattr(_libc(), name)(*args)
+    """libc's thin wrapper of the system call ``name``; OSError on failure."""
+    if _NATIVE is not None:
+        return _NATIVE.syscall(_NATIVE.NUMBERS[name], *args)
+    result = getattr(_libc(), name)(*map(_c_argument, args))
     if result == -1:
         code = ctypes.get_errno()
         raise OSError(code, f"{name}: {os.strerror(code)}")
@@ -292,9 +331,12 @@ def _call(name: str, *args: Any) -> int:
 
 
 def _syscall(number: int, *args: Any) -> int:
+    """A system call by number (the same on every architecture: Landlock's); OSError on failure."""
+    if _NATIVE is not None:
+        return _NATIVE.syscall(number, *args)
     function = _libc().syscall
     function.restype = ctypes.c_long
-    result = function(number, *args)
+    result = function(ctypes.c_long(number), *map(_c_argument, args))
     if result == -1:
         code = ctypes.get_errno()
         raise OSError(code, f"syscall {number}: {os.strerror(code)}")
@@ -307,10 +349,12 @@ def _fork() -> int:
     ``os.fork`` runs ``threading``'s and ``random``'s after-fork code in the child, which here
     costs more CPU (page copies included) than the fork itself, about 0.4 ms per run. The fork
     server has one thread and holds no locks, so there is nothing for those hooks to repair.
-    ``PyDLL`` keeps the GIL held across the call.
+    Both ways keep the GIL held across the call (``PyDLL`` for ctypes).
     """
     if not _LINUX:
         return posix.fork()
+    if _NATIVE is not None:
+        return _NATIVE.fork()
     result = _raw_fork()()
     if result < 0:
         code = ctypes.get_errno()
@@ -323,27 +367,54 @@ def _raw_fork() -> Any:
     return ctypes.PyDLL(None, use_errno=True).fork
 
 
+def _socketpair(seqpacket: bool = False) -> tuple[int, int]:
+    """Two connected AF_UNIX socket fds: SOCK_SEQPACKET (SOCK_DGRAM where it is missing) or
+    SOCK_STREAM. Without the socket module where _NATIVE serves (see :class:`_Lazy`)."""
+    if _NATIVE is not None:  # close-on-exec, as the socket module makes them
+        numbers, fds = _NATIVE.NUMBERS, bytearray(8)
+        for kind in ("SOCK_SEQPACKET", "SOCK_DGRAM") if seqpacket else ("SOCK_STREAM",):
+            try:
+                flags = numbers[kind] | numbers["SOCK_CLOEXEC"]
+                _NATIVE.syscall(numbers["socketpair"], numbers["AF_UNIX"], flags, 0, fds)
+                break
+            except OSError:
+                if kind != "SOCK_SEQPACKET":
+                    raise
+        first, second = struct.unpack("=ii", fds)
+        return first, second
+    kind = getattr(socket, "SOCK_SEQPACKET", socket.SOCK_DGRAM) if seqpacket else socket.SOCK_STREAM
+    try:
+        first, second = socket.socketpair(socket.AF_UNIX, kind)
+    except OSError:
+        first, second = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    return first.detach(), second.detach()
+
+
+def _set_limit(name: str, value: int) -> None:
+    """setrlimit(RLIMIT_<name>, (value, value)): soft = hard, so nothing is left to raise."""
+    if _NATIVE is not None:
+        _NATIVE.syscall(_NATIVE.NUMBERS["prlimit64"], 0, _NATIVE.NUMBERS["RLIMIT_" + name],
+                        struct.pack("=QQ", value, value), None)
+    else:
+        resource.setrlimit(getattr(resource, "RLIMIT_" + name), (value, value))
+
+
 def unshare(flags: int) -> None:
-    _call("unshare", ctypes.c_int(flags))
+    _call("unshare", flags)
 
 
 def prctl(option: int, value: int = 0) -> None:
-    _call("prctl", ctypes.c_int(option), ctypes.c_ulong(value), ctypes.c_ulong(0),
-          ctypes.c_ulong(0), ctypes.c_ulong(0))
+    _call("prctl", option, value, 0, 0, 0)
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     encode = lambda s: None if s is None else s.encode()  # noqa: E731
-    _call("mount", encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data))
+    _call("mount", encode(source), encode(target), encode(fstype), flags, encode(data))
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+#: struct __user_cap_header_struct (version, pid) and two struct __user_cap_data_struct
+#: (effective, permitted, inheritable), for capget/capset.
+_CAP_HEADER, _CAP_DATA = struct.Struct("=Ii"), struct.Struct("=6I")
 
 
 def drop_capabilities() -> None:
@@ -353,23 +424,19 @@ def drop_capabilities() -> None:
             prctl(PR_CAPBSET_DROP, cap)
         except OSError:
             break  # EINVAL past the last capability, or EPERM without CAP_SETPCAP
-    data = (_CapData * 2)()
-    _call("capset", ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data)
+    _call("capset", bytearray(_CAP_HEADER.pack(_CAP_VERSION_3, 0)), bytes(_CAP_DATA.size))
 
 
 def has_capabilities() -> bool:
-    data = (_CapData * 2)()
-    _call("capget", ctypes.byref(_CapHeader(_CAP_VERSION_3, 0)), data)
-    return any(d.effective or d.permitted for d in data)
+    data = bytearray(_CAP_DATA.size)
+    _call("capget", bytearray(_CAP_HEADER.pack(_CAP_VERSION_3, 0)), data)
+    effective0, permitted0, _, effective1, permitted1, _ = _CAP_DATA.unpack(data)
+    return any((effective0, permitted0, effective1, permitted1))
 
 
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-
-class _PathBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+#: struct landlock_ruleset_attr (handled_access_fs, handled_access_net, scoped) and the packed
+#: struct landlock_path_beneath_attr (allowed_access, parent_fd).
+_RULESET_ATTR, _PATH_BENEATH = struct.Struct("=QQQ"), struct.Struct("=Qi")
 
 
 def landlock_abi() -> int:
@@ -377,7 +444,7 @@ def landlock_abi() -> int:
     if not _LINUX or os.uname().machine not in ("x86_64", "aarch64", "arm64", "riscv64"):
         return 0
     try:
-        return _syscall(_LANDLOCK_SYSCALLS[0], None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+        return _syscall(_LANDLOCK_SYSCALLS[0], None, 0, 1)
     except OSError:
         return 0
 
@@ -398,17 +465,15 @@ def landlock_ruleset(abi: int, read: Iterable[tuple[int, bool]], write: Iterable
         fs_rights |= _LL_TRUNCATE
     if abi >= 5:
         fs_rights |= _LL_IOCTL_DEV
-    attr = _RulesetAttr(fs_rights, 3 if abi >= 4 and not network else 0, 3 if abi >= 6 else 0)
+    attr = _RULESET_ATTR.pack(fs_rights, 3 if abi >= 4 and not network else 0, 3 if abi >= 6 else 0)
     size = 8 if abi < 4 else 16 if abi < 6 else 24
-    ruleset = _syscall(_LANDLOCK_SYSCALLS[0], ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    ruleset = _syscall(_LANDLOCK_SYSCALLS[0], attr, size, 0)
     try:
         read_rights = _LL_EXECUTE | _LL_READ_FILE | _LL_READ_DIR | (_LL_IOCTL_DEV if abi >= 5 else 0)
         for rights, targets in ((read_rights, read), (fs_rights, write)):
             for fd, is_dir in targets:
                 allowed = rights & fs_rights if is_dir else rights & fs_rights & _LL_FILE_RIGHTS
-                rule = _PathBeneath(allowed, fd)
-                _syscall(_LANDLOCK_SYSCALLS[1], ctypes.c_int(ruleset), ctypes.c_int(1),
-                         ctypes.byref(rule), ctypes.c_uint32(0))
+                _syscall(_LANDLOCK_SYSCALLS[1], ruleset, 1, _PATH_BENEATH.pack(allowed, fd), 0)
     except OSError:
         os.close(ruleset)
         raise
@@ -418,6 +483,8 @@ def landlock_ruleset(abi: int, read: Iterable[tuple[int, bool]], write: Iterable
 def landlock_enforcer(ruleset: int) -> Callable[[], None]:
     """A ready-made call of landlock_restrict_self(ruleset): made once by the fork server, so
     that a run pays for one foreign call and not for building it (needs no_new_privs)."""
+    if _NATIVE is not None:
+        return lambda: _NATIVE.syscall(_LANDLOCK_SYSCALLS[2], ruleset, 0)
     function = ctypes.CDLL(None, use_errno=True).syscall  # its own object: argtypes stay ours
     function.restype = ctypes.c_long
     function.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_uint32]
@@ -661,13 +728,11 @@ def _confine(plan: Plan, limits: tuple[float, int, int, int], fds: list[int], pr
             done["chroot"] = False
     os.chdir(plan.run_dir_inside if done.get("chroot") else plan.run_dir)
     if plan.rlimits and resource is not None:
-        for name, limit, value in (("rlimit_cpu", resource.RLIMIT_CPU, cpu_seconds),
-                                   ("rlimit_memory", resource.RLIMIT_AS, address_space),
-                                   ("rlimit_output", resource.RLIMIT_FSIZE, output_bytes),
-                                   ("rlimit_nproc", resource.RLIMIT_NPROC, processes),
-                                   ("rlimit_core", resource.RLIMIT_CORE, 0)):
+        for name, limit, value in (("rlimit_cpu", "CPU", cpu_seconds), ("rlimit_memory", "AS", address_space),
+                                   ("rlimit_output", "FSIZE", output_bytes), ("rlimit_nproc", "NPROC", processes),
+                                   ("rlimit_core", "CORE", 0)):
             try:
-                resource.setrlimit(limit, (value, value))  # soft = hard: nothing left to raise
+                _set_limit(limit, value)
                 done[name] = True
             except (OSError, ValueError):
                 done[name] = False
@@ -969,8 +1034,8 @@ def _failure(error: BaseException) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool, native: Any) -> None:
-    """Serve spawn requests from the judge until it hangs up. Never returns."""
+def _fork_server(plan: Plan, channel: int, pid_namespace: bool, native: Any) -> None:
+    """Serve spawn requests from the judge (on the socket ``channel``) until it hangs up. Never returns."""
     prctl_quiet(PR_SET_PDEATHSIG, signal.SIGKILL)
     set_name(b"coderl-forker")
     subreaper = False
@@ -1004,7 +1069,7 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool, native
                                                           "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                           "MKL_NUM_THREADS"})
     serve = _native_loop(native, plan, channel, probe) if native is not None else None
-    channel.send(marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
+    os.write(channel, marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
     if serve is not None:
         request = serve()  # in a run: (kind, program) for Python to run, or None; see _forkserver.c
         if request is not False:
@@ -1014,6 +1079,11 @@ def _fork_server(plan: Plan, channel: socket.socket, pid_namespace: bool, native
             finally:
                 os._exit(status)
         os._exit(0)  # the judge hung up
+    _python_loop(plan, socket.socket(fileno=channel))
+
+
+def _python_loop(plan: Plan, channel: Any) -> None:
+    """The fork server's loop where the C one does not serve (see _native_loop). Never returns."""
     while True:
         try:
             # A small buffer: after each fork every page this process writes is copied once more.
@@ -1052,7 +1122,7 @@ def _native_module(disabled: frozenset[str]) -> Any:
         return None
 
 
-def _native_loop(module: Any, plan: Plan, channel: socket.socket, probe: dict[str, bool]) -> Callable[[], Any] | None:
+def _native_loop(module: Any, plan: Plan, channel: int, probe: dict[str, bool]) -> Callable[[], Any] | None:
     """The C loop (``_forkserver.serve``) set up for this plan, or None where it cannot be used.
 
     It applies exactly the steps that worked in the probe run, and ends a run in which one of
@@ -1066,7 +1136,7 @@ def _native_loop(module: Any, plan: Plan, channel: socket.socket, probe: dict[st
     steps = sum(bit for name, bit in _NATIVE_STEPS.items() if probe.get(name))
     if probe.get("setuid_unprivileged") or not plan.drop_caps:
         steps &= ~_NATIVE_STEPS["no_capabilities"]  # capabilities go with the uid (see _confine)
-    module.configure(channel=channel.fileno(), devnull=plan.devnull, uid=plan.uid, steps=steps,
+    module.configure(channel=channel, devnull=plan.devnull, uid=plan.uid, steps=steps,
                      ruleset=plan.ruleset, run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
                      root=(plan.root or "").encode(), runs=plan.runs.encode(), check_siblings=plan.userns,
                      tidy=lambda: _tidy(plan), module=_candidate_module(), invoke=_invoke, raised=_raised,
@@ -1101,20 +1171,22 @@ def _warm_up(rounds: int = 20) -> None:
              ("f", ([],), {}), ("f", ((1.5, {2: b"3"}),), {})]
     commands = frame(marshal.dumps(("calls", calls))) + frame(marshal.dumps(("exit",)))
     for _ in range(rounds):
-        ours, theirs = socket.socketpair()
-        with ours, theirs:
-            ours.sendall(commands)
+        ours, theirs = _socketpair()
+        try:
+            write_all(ours, commands)
             for program in (loads, fails):
-                _execute("module", program, theirs.fileno(), FrameReader(theirs.fileno()), sys.stdout)
+                _execute("module", program, theirs, FrameReader(theirs), sys.stdout)
             sys.modules.pop("candidate", None)  # the replies (a few hundred bytes) go unread
+        finally:
+            os.close(ours)
+            os.close(theirs)
 
 
 def set_name(name: bytes) -> None:
     """Name this process (``ps``, ``/proc/PID/comm``) so that workers are easy to tell apart."""
     if _LINUX:
         try:
-            _call("prctl", ctypes.c_int(PR_SET_NAME), ctypes.c_char_p(name), ctypes.c_ulong(0),
-                  ctypes.c_ulong(0), ctypes.c_ulong(0))
+            _call("prctl", PR_SET_NAME, name, 0, 0, 0)
         except OSError:
             pass
 
@@ -1129,20 +1201,20 @@ def prctl_quiet(option: int, value: int) -> None:
 
 def _probe(plan: Plan) -> dict[str, bool]:
     """Confine one throwaway run and report which steps worked: what ``protections()`` shows."""
-    ours, theirs = socket.socketpair()
+    ours, theirs = _socketpair()
     out = _scratch_file()
     limits = (5, plan.base_vsize + (256 << 20), 1 << 20, 64)
-    _spawn_and_wait(plan, None, 0, time.monotonic() + 10, limits, [theirs.detach(), os.dup(out), -1],
+    _spawn_and_wait(plan, None, 0, time.monotonic() + 10, limits, [theirs, os.dup(out), -1],
                     program=marshal.dumps(("probe", "")), reply=ours)
     os.close(out)
     try:
-        ours.settimeout(0)
-        payload = FrameReader(ours.fileno()).read()
+        os.set_blocking(ours, False)
+        payload = FrameReader(ours).read()
         return {k: bool(v) for k, v in from_wire(payload or b"{}").items()}
     except (OSError, ValueError):
         return {}
     finally:
-        ours.close()
+        os.close(ours)
 
 
 def _scratch_file() -> int:
@@ -1153,9 +1225,9 @@ def _scratch_file() -> int:
     return os.dup(tempfile.TemporaryFile().fileno())
 
 
-def _spawn_and_wait(plan: Plan, channel: socket.socket | None, run_id: int, deadline: float,
+def _spawn_and_wait(plan: Plan, channel: Any, run_id: int, deadline: float,
                     limits: tuple[float, int, int, int], fds: list[int],
-                    program: bytes | None = None, reply: socket.socket | None = None) -> tuple:
+                    program: bytes | None = None, reply: int | None = None) -> tuple:
     """Fork one run, wait for it (killing it at ``deadline`` or on the judge's word), clean up.
 
     Returns (how, code, cpu_seconds, killed): how is "exit" or "signal"; killed is "" or the
@@ -1179,7 +1251,7 @@ def _spawn_and_wait(plan: Plan, channel: socket.socket | None, run_id: int, dead
         if fd >= 0:
             os.close(fd)
     if program is not None and reply is not None:
-        reply.sendall(frame(program))
+        write_all(reply, frame(program))
     try:
         return _wait(pid, channel, run_id, deadline)
     finally:
@@ -1195,7 +1267,11 @@ def _tidy(plan: Plan) -> None:
             _remove(entry.path)
 
 
-def _wait(pid: int, channel: socket.socket | None, run_id: int, deadline: float) -> tuple:
+def _wait(pid: int, channel: Any, run_id: int, deadline: float) -> tuple:
+    """Wait for the run ``pid`` to end, killing it at ``deadline`` or when the judge (on the
+    socket ``channel``) says so; returns its exit record (see :func:`_exit_record`)."""
+    if channel is None:
+        return _wait_for_probe(pid, deadline)
     pidfd = None
     if hasattr(os, "pidfd_open"):
         try:
@@ -1234,8 +1310,25 @@ def _wait(pid: int, channel: socket.socket | None, run_id: int, deadline: float)
     return _exit_record(status, usage, killed)
 
 
+def _wait_for_probe(pid: int, deadline: float) -> tuple:
+    """:func:`_wait` for the probe run, which no judge talks to: a few milliseconds of polling,
+    without select and os.wait4 (whose modules the fork server need not hold: see _Lazy)."""
+    killed = ""
+    while True:
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            break
+        if time.monotonic() >= deadline:
+            killed = "deadline"
+            posix.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            break
+        time.sleep(0.001)
+    return _exit_record(status, None, killed)
+
+
 def _exit_record(status: int, usage: Any, killed: str) -> tuple:
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
     if os.WIFSIGNALED(status):
         return ("signal", os.WTERMSIG(status), cpu, killed)
     return ("exit", os.waitstatus_to_exitcode(status), cpu, killed)
@@ -1264,15 +1357,21 @@ def _end_leftovers(run_pid: int, pid_namespace: bool) -> None:
 
 
 def _quiet_kill(pid: int) -> None:
-    """SIGKILL, errors ignored. Through libc: after every run there is usually nothing left to
+    """SIGKILL, errors ignored. Not os.kill: after every run there is usually nothing left to
     kill, and the Python exception for that would cost the fork server page copies each time."""
-    _libc().kill(pid, _SIGKILL)
+    if _NATIVE is not None:
+        _NATIVE.try_syscall(_NATIVE.NUMBERS["kill"], pid, _SIGKILL)
+    else:
+        _libc().kill(pid, _SIGKILL)
 
 
 def _reap() -> bool:
-    """Reap every exited child; True while some child is still alive (libc: see _quiet_kill)."""
+    """Reap every exited child; True while some child is still alive (not os: see _quiet_kill)."""
     while True:
-        pid = _libc().waitpid(-1, None, os.WNOHANG)
+        if _NATIVE is not None:  # -errno on failure (ECHILD: no child left)
+            pid = _NATIVE.try_syscall(_NATIVE.NUMBERS["wait4"], -1, None, os.WNOHANG, None)
+        else:
+            pid = _libc().waitpid(-1, None, os.WNOHANG)
         if pid <= 0:
             return pid == 0
 
@@ -2007,6 +2106,10 @@ def worker_main(argv: list[str]) -> None:
     # Generated programs like `3[::-1]` compile with a SyntaxWarning; it says nothing the verdict
     # does not, and it would clutter the caller's terminal or notebook.
     warnings.simplefilter("ignore", SyntaxWarning)
+    global _NATIVE
+    # Loaded first, so that the fork server inherits it; its system calls stand for ctypes (and
+    # socket, select, resource), which this process then does not load before the fork (_Lazy).
+    native = _NATIVE = _native_module(disabled)
     prctl_quiet(PR_SET_DUMPABLE, 0)  # no reading this process's memory through /proc or ptrace
     set_name(b"coderl-judge")
     try:  # supervisors first: a run (a fork bomb) must not delay its own deadline; runs reset to 0
@@ -2016,7 +2119,6 @@ def worker_main(argv: list[str]) -> None:
     for name in _PRELOAD:
         __import__(name)
     plan = Plan(workdir, disabled)
-    native = _native_module(disabled)  # loaded here, so that the fork server inherits it
     loaded_page = native.loaded_page() if native is not None else None
     pid_namespace = False
     if _LINUX and "pidns" not in disabled:
@@ -2025,21 +2127,18 @@ def worker_main(argv: list[str]) -> None:
             pid_namespace = True
         except OSError:
             pass
-    family_type = getattr(socket, "SOCK_SEQPACKET", socket.SOCK_DGRAM)
-    try:
-        judge_end, server_end = socket.socketpair(socket.AF_UNIX, family_type)
-    except OSError:
-        judge_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    judge_fd, server_fd = _socketpair(seqpacket=True)
     pid = os.fork()
     if pid == 0:
         try:
-            judge_end.close()
+            os.close(judge_fd)
             os.close(requests)
             os.close(replies)
-            _fork_server(plan, server_end, pid_namespace, native)
+            _fork_server(plan, server_fd, pid_namespace, native)
         finally:
             os._exit(0)
-    server_end.close()
+    os.close(server_fd)
+    judge_end = socket.socket(fileno=judge_fd)  # socket's first use here: after the fork
     ready = marshal.loads(judge_end.recv(1 << 16))
     found = dict(plan.flags, **ready[1])
     found["filesystem_jail"] = bool(found.get("filesystem_jail") and found.get("chroot"))
@@ -2078,7 +2177,7 @@ def _remove_workdir(workdir: str, jailed: bool) -> None:
     cannot. In our mount namespace the jail is mounted on it; unmounted, it is an empty dir."""
     if jailed:
         try:
-            _call("umount2", workdir.encode(), ctypes.c_int(2))  # MNT_DETACH
+            _call("umount2", workdir.encode(), 2)  # MNT_DETACH
         except OSError:
             return
     import shutil  # here: the fork server, forked from this process, must not hold it (see _GuardOnImport)

