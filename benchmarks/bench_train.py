@@ -9,8 +9,8 @@ final hidden-test pass@1, the visible one, and the seconds spent in pre-training
 execution and the update. The cache line says how many programs the policy wrote in training, how
 many distinct ones per step went to the runner, and how many of all the runner's jobs (training
 and evaluation) its cache answered. What the de-duplication and the cache save is measured, not
-assumed: 768 programs of the trained policy (8 per task) are run again with the cache off, and the time per
-program times the programs written is what executing every sample would have cost.
+assumed: 768 programs of the trained policy (8 per task) are run again with the cache off, and
+the time per program times the programs written is what executing every sample would have cost.
 
 Target (issue 5): hidden pass@1 >= 0.90 from a base <= 0.20, in at most 3 minutes on 2 cores.
 """
