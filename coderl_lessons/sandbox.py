@@ -16,9 +16,8 @@ Why three processes and not one:
   the candidate that forwards each call to the run and gets plain data back. So ``assert
   candidate(x) == y`` compares built-in values, and the program never sees ``check``, its
   expected values or the caller's expected values. For speed, every call known in advance (call
-  tests; the calls a check made the last time a program passed it, or else those with literal
-  arguments) goes to the run in one batch behind the program; the program is compiled before
-  the judge gets it (a syntax error needs no run at all).
+  tests; calls with literal arguments in a check) goes to the run in one batch behind the
+  program; the program is compiled before the judge gets it (a syntax error needs no run at all).
 * The fork server is PID 1 of its own PID namespace: everything a run starts (daemons that
   ``setsid``, fork bombs) lives in that namespace, ``kill(-1, SIGKILL)`` from PID 1 ends it all,
   and nothing of the caller's is visible to be signalled.
@@ -52,7 +51,6 @@ documentation warns against loading untrusted data. Never pickle.
 from __future__ import annotations
 
 import builtins
-import collections
 import errno
 import gc
 import json
@@ -1050,6 +1048,8 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool, native: Any) -> 
     except OSError:
         os.dup2(plan.devnull, 3)  # fds 0-3 taken: received fds land above what a run rearranges
     plan.prepare_fork_server(pid_namespace)
+    if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
+        resource.setrlimit
     probe = _probe(plan)
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
@@ -1649,7 +1649,6 @@ class Judge:
         self.loaded_page = loaded_page
         self.next_run_id = 0
         self.limits: tuple[float, int, int, int] = (1, 1, 1, 1)
-        self.records = CallRecord()
 
     def run_job(self, program: str | bytes, tests: list[tuple], timeout: float, memory_mb: int,
                 max_output: int, base_vsize: int) -> tuple:
@@ -1706,14 +1705,9 @@ class Judge:
                       outcomes: list[tuple], deadline: float, max_output: int) -> tuple:
         """Load the program once, then run its call and check tests in order.
 
-        Every call that can be known before running anything goes to the run in one batch right
-        behind the program, so a typical job is one round trip, not one per call: each call
-        test, and for a check the calls of the candidate it made the last time a program passed
-        it (:class:`CallRecord`), or else those with literal arguments in its source. The answers
-        are read as the tests need them: a check whose first assertion fails does not wait for
-        the answers to its other calls, and the run is then ended. (The run sends its answers
-        together, at the latest when a call ends 2 ms or more after the oldest unsent one: a
-        call that never ends still holds back the answers before it.)
+        Every call that can be known before running anything (each call test, and each call of
+        the candidate with literal arguments in a check) goes to the run in one batch right
+        behind the program, so a typical job is one round trip, not one per call.
         """
         batch: list[tuple] = []
         keys: list[bytes | None] = []  # of the calls a check makes (see Remote)
@@ -1723,9 +1717,9 @@ class Judge:
             if test[0] == "call":
                 calls, call_keys = [(test[1], tuple(test[2]), {})], [None]
             else:
-                ahead = self.records.get(test[1:4]) or _literal_calls(test[1], test[2])
-                calls = [(test[2], args, kwargs) for args, kwargs, _ in ahead]
-                call_keys = [key for _, _, key in ahead]
+                literal = _literal_calls(test[1], test[2])
+                calls = [(test[2], args, kwargs) for args, kwargs, _ in literal]
+                call_keys = [key for _, _, key in literal]
             spans.append((len(batch), len(batch) + len(calls)))
             batch += calls
             keys += call_keys
@@ -1741,28 +1735,30 @@ class Judge:
                 return "syntax_error", (first[1], first[2])
             if first is not None and first[0] == "load_error":
                 return ("memory_limit" if first[1] == "MemoryError" else "load_error"), (first[1], first[2])
-            replies = Replies(run, first, len(batch))
+            replies: list[list] = [] if first is None or first[0] == "loaded" else [first]
+            while first is not None and len(replies) < len(batch):
+                reply = run.receive()
+                if reply is None:
+                    break
+                replies.append(reply)
             ended_reported = False
             for i, (start, stop) in zip(indices, spans):
                 test = tests[i]
+                began = time.monotonic()
                 if test[0] == "call":
-                    reply = replies.get(start)
-                    outcome = self._call_outcome(reply) if reply is not None else None
+                    outcome = self._call_outcome(replies[start]) if start < len(replies) else None
                 else:
-                    began, waited = time.monotonic(), replies.waited
-                    outcome = self._check_test(run, *test[1:], [(keys[k], k) for k in range(start, stop)], replies)
-                    if outcome is not None:  # the calls' own time, and the check's outside waiting for them
-                        spent = (replies.seconds(start, stop) + time.monotonic() - began
-                                 - (replies.waited - waited))
+                    prefetched = [(keys[k], replies[k])
+                                  for k in range(start, min(stop, len(replies)))]
+                    outcome = self._check_test(run, *test[1:], prefetched)
+                    if outcome is not None:
+                        spent = sum(reply[-1] for _, reply in prefetched) + time.monotonic() - began
                         outcome = outcome[:4] + (spent,)
                 if outcome is None:  # the run had ended: the first test it failed is told why
                     outcome = ("not_run", None, None, None, 0.0) if ended_reported else (*self._ended(run), 0.0)
                     ended_reported = True
                 outcomes[i] = outcome
-            if replies.all_read():
-                run.finish()
-            else:  # still answering calls no test needed (or stuck in one): no need to wait
-                run.kill("judge")
+            run.finish()
             return "ran", (None, None)
         finally:
             run.close()
@@ -1783,7 +1779,7 @@ class Judge:
         return (status, None, kind, message)
 
     def _check_test(self, run: Run, code: str, entry_point: str, helpers: str,
-                    prefetched: list[tuple[bytes, int]], replies: "Replies") -> tuple | None:
+                    prefetched: list[tuple[bytes, list]]) -> tuple | None:
         """HumanEval's ``check(candidate)`` run here, with the candidate behind a remote stand-in.
 
         None when the run had ended before the check could get an answer it needed.
@@ -1801,8 +1797,8 @@ class Judge:
             return ("error", None, "TestError", "the test code defines no check(candidate)", 0.0)
         for name in _global_names(test_code):
             if name not in namespace and not hasattr(builtins, name):
-                namespace[name] = Remote(run, name, replies=replies)  # a helper of the program (HumanEval/32 poly)
-        candidate = Remote(run, entry_point, prefetched, replies)
+                namespace[name] = Remote(run, name)  # a helper of the program (HumanEval/32 poly)
+        candidate = Remote(run, entry_point, prefetched)
         namespace[entry_point] = candidate  # checks may call it by name (HumanEval/33), not the stub
         # Some checks draw random inputs (HumanEval/38, /50): the same program must get the same verdict.
         import random  # here: imported before the fork server is forked, it would be the runs' too
@@ -1828,7 +1824,6 @@ class Judge:
             return self._check_failure(error, candidate, code)
         if candidate.ended or run.fault:  # a check that swallowed our RunEnded or WrongType still fails
             return None if candidate.ended else ("error", None, "WrongType", run.fault, 0.0)
-        self.records.remember((code, entry_point, helpers), candidate.made)
         return ("passed", None, None, None, 0.0)
 
     @staticmethod
@@ -1879,19 +1874,16 @@ class Remote:
     """Stands for a function of the program inside the judge: calls go to the run process.
 
     Arguments travel by value (marshal), results come back as plain data, so whatever the
-    check compares was built here. Answers to the job's batch are used when the arguments are
-    exactly those (in order; skipping some is allowed); other calls go to the run live. An
-    exception raised by the candidate is re-raised as the builtin exception of the same name
-    (so ``except ValueError`` in a check still works) or as :class:`CandidateError`.
+    check compares was built here. Answers prefetched in the job's batch are used when the
+    arguments are exactly those (in order; skipping some is allowed); other calls go to the run
+    live. An exception raised by the candidate is re-raised as the builtin exception of the same
+    name (so ``except ValueError`` in a check still works) or as :class:`CandidateError`.
     """
 
-    def __init__(self, run: Run, name: str, prefetched: list[tuple[bytes, int]] | None = None,
-                 replies: "Replies | None" = None) -> None:
+    def __init__(self, run: Run, name: str, prefetched: list[tuple[bytes, list]] | None = None) -> None:
         self.run, self.name = run, name
-        self.prefetched = prefetched or []  # (call key, its place in the batch)
-        self.replies = replies
+        self.prefetched = prefetched or []
         self.cursor = 0
-        self.made: list[bytes] = []  # every call's key, in order (see CallRecord)
         self.raised: BaseException | None = None
         self.raised_type = ""
         self.last: Any = None
@@ -1903,19 +1895,12 @@ class Remote:
             key = _call_key(args, kwargs)
         except ValueError:
             raise TypeError(f"an argument of {self.name}() is not plain data and cannot be sent") from None
-        self.made.append(key)
         reply = None
         for position in range(self.cursor, len(self.prefetched)):
             if self.prefetched[position][0] == key:
-                reply = self.replies.get(self.prefetched[position][1])  # type: ignore[union-attr]
-                self.cursor = position + 1
-                if reply is None:  # the run ended before it answered
-                    self.ended = True
-                    raise RunEnded()
+                reply, self.cursor = self.prefetched[position][1], position + 1
                 break
         if reply is None:
-            if self.replies is not None and not self.replies.all_read():
-                self.replies.get(self.replies.count - 1)  # the run answers the whole batch first
             if self.run.send(marshal.dumps(("calls", [(self.name, args, kwargs)]))):
                 reply = self.run.receive()
             if reply is None:
@@ -1937,86 +1922,6 @@ class Remote:
             error = CandidateError(f"{kind}: {message}")
         self.raised, self.raised_type = error, kind
         raise error
-
-
-class Replies:
-    """The run's answers to a job's batch of calls, read from it as the tests need them."""
-
-    def __init__(self, run: Run, first: list | None, count: int) -> None:
-        self.run, self.count = run, count
-        self.got: list[list] = [] if first is None or first[0] == "loaded" else [first]
-        self.over = first is None  # the run has ended
-        self.waited = 0.0  # seconds spent waiting for answers
-
-    def get(self, position: int) -> list | None:
-        """The answer to the batch's call at ``position``, or None if the run ended first."""
-        if position >= len(self.got) and not self.over:
-            began = time.monotonic()
-            try:
-                while position >= len(self.got):
-                    reply = self.run.receive()
-                    if reply is None:
-                        self.over = True
-                        break
-                    self.got.append(reply)
-            finally:
-                self.waited += time.monotonic() - began
-        return self.got[position] if position < len(self.got) else None
-
-    def seconds(self, start: int, stop: int) -> float:
-        """Time the run spent on the calls ``start:stop`` it has answered."""
-        return sum(reply[-1] for reply in self.got[start:stop])
-
-    def all_read(self) -> bool:
-        """Has every answer been read (what the run sends next answers a live call)?"""
-        return self.over or len(self.got) >= self.count
-
-
-class CallRecord:
-    """For each check, the calls of the candidate it made the last time a program passed it.
-
-    Why: a check that draws its inputs at random (HumanEval/32, /38, /50, /53: 100 calls each)
-    makes calls that no literal in its source shows, and each went to the run on its own, a
-    round trip of about 45 us of CPU: a few percent of all the CPU a pass over HumanEval takes.
-    Its generator is seeded the same for every program (``random.seed(0)``), so the next
-    program checked is asked the same calls, unless the check chooses them from the program's
-    answers; they are then sent ahead in the job's batch, in the order the check made them.
-    Answers are matched to calls by their exact arguments, and read only when the check makes
-    the call (:class:`Replies`): a call sent ahead that the check then does not make changes no
-    verdict. A program that keeps state between calls sees them in the same order as it would
-    live up to the first call the check makes differently (as with literal calls).
-    """
-
-    def __init__(self, checks: int = 512, calls: int = 1000, size: int = 1 << 18) -> None:
-        #: check -> (the calls kept, whether they are all the calls it made)
-        self.entries: collections.OrderedDict[tuple, tuple[tuple, bool]] = collections.OrderedDict()
-        self.checks, self.calls, self.size = checks, calls, size
-
-    def get(self, check: tuple) -> tuple[tuple[tuple, dict, bytes], ...] | None:
-        """The calls to send ahead for ``check`` (code, entry point, helpers), or None."""
-        entry = self.entries.get(check)
-        if entry is None:
-            return None
-        self.entries.move_to_end(check)
-        return entry[0]
-
-    def remember(self, check: tuple, made: list[bytes]) -> None:
-        """Keep the first calls of ``made`` (keys, see :func:`_call_key`): at most ``calls`` of
-        them and ``size`` bytes of arguments, so that a batch stays small."""
-        entry = self.entries.get(check)
-        if not (entry is not None and len(made) >= len(entry[0]) and (len(made) == len(entry[0]) or not entry[1])
-                and all(call[2] == key for call, key in zip(entry[0], made))):  # else the same as last time
-            kept, size = [], 0
-            for key in made[: self.calls]:
-                size += len(key)
-                if size > self.size:
-                    break
-                args, kwargs = marshal.loads(key)
-                kept.append((args, kwargs, key))
-            self.entries[check] = (tuple(kept), len(kept) == len(made))
-        self.entries.move_to_end(check)
-        if len(self.entries) > self.checks:
-            self.entries.popitem(last=False)
 
 
 def _call_key(args: tuple, kwargs: dict) -> bytes:
