@@ -17,7 +17,8 @@ Why three processes and not one:
   candidate(x) == y`` compares built-in values, and the program never sees ``check``, its
   expected values or the caller's expected values. For speed, every call known in advance (call
   tests; calls with literal arguments in a check) goes to the run in one batch behind the
-  program; the program is compiled before the judge gets it (a syntax error needs no run at all).
+  program; a short program is compiled outside the run, by the caller or the judge (a syntax
+  error needs no run at all).
 * The fork server is PID 1 of its own PID namespace: everything a run starts (daemons that
   ``setsid``, fork bombs) lives in that namespace, ``kill(-1, SIGKILL)`` from PID 1 ends it all,
   and nothing of the caller's is visible to be signalled.
@@ -79,7 +80,7 @@ class _Lazy:
     """A module imported when first used.
 
     ``ctypes``, ``socket``, ``select`` and ``resource`` come with shared libraries (libffi among
-    them: 35 memory mappings in all), and every fork copies each mapping of the process it
+    them: 30 memory mappings in all), and every fork copies each mapping of the process it
     forks, about 1 us apiece here. Where ``_forkserver.c`` is built, the judge needs none of
     them until it has forked its fork server (system calls go through ``_NATIVE``), so the fork
     server, and every run, never holds them.
@@ -809,7 +810,10 @@ def _guard_subprocess(module: types.ModuleType) -> None:
     module.Popen = None  # type: ignore[attr-defined]
 
 
-_GUARDS: dict[str, Callable[[types.ModuleType], None]] = {"shutil": _guard_shutil, "subprocess": _guard_subprocess}
+_GUARDS: dict[str, Callable[[types.ModuleType], None]] = {
+    "shutil": _guard_shutil,
+    "subprocess": _guard_subprocess,
+}
 
 
 class _GuardOnImport:
@@ -850,6 +854,8 @@ class _GuardingLoader:
         _GUARDS[module.__name__](module)
 
     def __getattr__(self, name: str) -> Any:  # get_source etc., for tracebacks
+        if name == "loader":  # not set yet (a copy made without __init__): no endless lookup
+            raise AttributeError(name)
         return getattr(self.loader, name)
 
 
@@ -1049,7 +1055,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool, native: Any) -> 
         os.dup2(plan.devnull, 3)  # fds 0-3 taken: received fds land above what a run rearranges
     plan.prepare_fork_server(pid_namespace)
     if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
-        resource.setrlimit
+        resource.setrlimit  # noqa: B018 - looking it up imports the module (see _Lazy)
     probe = _probe(plan)
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
