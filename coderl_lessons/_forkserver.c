@@ -686,12 +686,14 @@ PyMODINIT_FUNC PyInit__forkserver(void) {
     if (module == NULL)
         return NULL;
     PyObject *numbers = Py_BuildValue(
-        "{sl sl sl sl sl sl sl sl sl sl si si si si si si si si si si}", "unshare", (long)SYS_unshare, "mount",
-        (long)SYS_mount, "umount2", (long)SYS_umount2, "prctl", (long)SYS_prctl, "capget", (long)SYS_capget,
-        "capset", (long)SYS_capset, "socketpair", (long)SYS_socketpair, "prlimit64", (long)SYS_prlimit64,
-        "kill", (long)SYS_kill, "wait4", (long)SYS_wait4, "AF_UNIX", AF_UNIX, "SOCK_STREAM", SOCK_STREAM,
-        "SOCK_SEQPACKET", SOCK_SEQPACKET, "SOCK_DGRAM", SOCK_DGRAM, "SOCK_CLOEXEC", SOCK_CLOEXEC, "RLIMIT_CPU", RLIMIT_CPU, "RLIMIT_AS", RLIMIT_AS, "RLIMIT_FSIZE",
-        RLIMIT_FSIZE, "RLIMIT_NPROC", RLIMIT_NPROC, "RLIMIT_CORE", RLIMIT_CORE);
+        "{sl sl sl sl sl sl sl sl sl sl si si si si si si si si si si}",
+        "unshare", (long)SYS_unshare, "mount", (long)SYS_mount, "umount2", (long)SYS_umount2,
+        "prctl", (long)SYS_prctl, "capget", (long)SYS_capget, "capset", (long)SYS_capset,
+        "socketpair", (long)SYS_socketpair, "prlimit64", (long)SYS_prlimit64, "kill", (long)SYS_kill,
+        "wait4", (long)SYS_wait4,
+        "AF_UNIX", AF_UNIX, "SOCK_STREAM", SOCK_STREAM, "SOCK_SEQPACKET", SOCK_SEQPACKET, "SOCK_DGRAM", SOCK_DGRAM,
+        "SOCK_CLOEXEC", SOCK_CLOEXEC, "RLIMIT_CPU", RLIMIT_CPU, "RLIMIT_AS", RLIMIT_AS, "RLIMIT_FSIZE", RLIMIT_FSIZE,
+        "RLIMIT_NPROC", RLIMIT_NPROC, "RLIMIT_CORE", RLIMIT_CORE);
     if (numbers == NULL || PyModule_AddObject(module, "NUMBERS", numbers) != 0) {
         Py_XDECREF(numbers);
         Py_DECREF(module);

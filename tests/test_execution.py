@@ -233,13 +233,14 @@ RANDOM_CHECK = (
 
 
 def test_a_check_with_random_inputs_gives_the_same_verdict_every_time():
-    """The first job asks the calls one by one; later ones send the calls recorded from a pass
-    ahead in the batch. A program that counts its calls (state between calls) sees the same
-    calls in the same order either way, so each verdict, down to the message, repeats."""
+    """No literal shows these calls: the check asks for each one while it runs. A program that
+    counts its calls (state between calls) gets the same verdict, down to the message, every
+    time."""
     counting = "N = 0\ndef f(x):\n    global N\n    N += 1\n    return x + N{}\n"
     programs = {"good": counting.format(""), "wrong at the 3rd call": counting.format(" + (N == 3)"),
                 "wrong at the 1st call": counting.format(" * 2")}
-    seen = {name: [run(p, [CheckTest(RANDOM_CHECK, "f")]).tests[0] for _ in range(3)] for name, p in programs.items()}
+    seen = {name: [run(p, [CheckTest(RANDOM_CHECK, "f")]).tests[0] for _ in range(3)]
+            for name, p in programs.items()}
     assert [t.status for t in seen["good"]] == ["passed"] * 3
     for name in ("wrong at the 3rd call", "wrong at the 1st call"):
         outcomes = {(t.status, t.expected, t.got, t.message) for t in seen[name]}
@@ -594,6 +595,8 @@ def test_the_c_files_system_calls_check_their_arguments_and_report_errno():
         _forkserver.syscall()
     with pytest.raises(TypeError, match="up to 6 arguments"):
         _forkserver.syscall(numbers["kill"], 1, 2, 3, 4, 5, 6, 7)
+
+
 UNPRIVILEGED = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
