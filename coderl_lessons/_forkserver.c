@@ -91,17 +91,13 @@ struct plan {
     PyObject *module, *invoke, *raised, *returned, *dumps, *load_failed, *loaded;
 };
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static long long now_ns(void) { /* Python's time.perf_counter_ns() */
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
+
+static double now(void) { return (double)now_ns() * 1e-9; } /* Python's time.monotonic() */
 
 static int set_limit(int resource, int64_t value) {
     struct rlimit limit = {(rlim_t)value, (rlim_t)value}; /* soft = hard: nothing left to raise */

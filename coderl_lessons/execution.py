@@ -596,9 +596,13 @@ class _Worker:
                 raise RuntimeError("a sandbox worker did not start within a minute")
             for message in self.receive():
                 if message[0] == "hello":
-                    self.protections, self.loop = message[1], message[3]
+                    self.hello(message)
             if self.process.poll() is not None and not self.protections:
                 raise RuntimeError(f"a sandbox worker exited at start (status {self.process.returncode})")
+
+    def hello(self, message: tuple) -> None:
+        """The judge's first message: ("hello", protections, pid, fork server loop)."""
+        self.protections, self.loop = message[1], message[3]
 
     def submit(self, job_id: int, index: int, payload: tuple, budget: float) -> None:
         if not self.pending:
@@ -751,7 +755,7 @@ class _Pool:
                             if message[0] == "dead":
                                 dead = True
                             elif message[0] == "hello":
-                                worker.protections, worker.loop = message[1], message[3]
+                                worker.hello(message)
                             elif message[0] == "result" and worker.pending and message[1] == worker.pending[0][0]:
                                 records[worker.pending.popleft()[1]] = message[2:]
                                 worker.head_since = time.monotonic()

@@ -1055,7 +1055,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool, native: Any) -> 
         os.dup2(plan.devnull, 3)  # fds 0-3 taken: received fds land above what a run rearranges
     plan.prepare_fork_server(pid_namespace)
     if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
-        resource.setrlimit  # noqa: B018 - looking it up imports the module (see _Lazy)
+        __import__("resource")  # runs then find it in sys.modules (see _Lazy)
     probe = _probe(plan)
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
