@@ -1038,7 +1038,7 @@ def _failure(error: BaseException) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _fork_server(plan: Plan, channel: int, pid_namespace: bool, native: Any) -> None:
+def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     """Serve spawn requests from the judge (on the socket ``channel``) until it hangs up. Never returns."""
     prctl_quiet(PR_SET_PDEATHSIG, signal.SIGKILL)
     set_name(b"coderl-forker")
@@ -1074,7 +1074,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool, native: Any) -> 
                  clean_environment=not set(os.environ) - {"HOME", "TMPDIR", "PATH", "LANG",
                                                           "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                           "MKL_NUM_THREADS"})
-    serve = _native_loop(native, plan, channel, probe) if native is not None else None
+    serve = _native_loop(_NATIVE, plan, channel, probe) if _NATIVE is not None else None
     os.write(channel, marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
     if serve is not None:
         request = serve()  # in a run: (kind, program) for Python to run, or None; see _forkserver.c
@@ -1109,8 +1109,8 @@ def _python_loop(plan: Plan, channel: Any) -> None:
 
 
 def _native_module(disabled: frozenset[str]) -> Any:
-    """``_forkserver`` (the C loop), loaded from beside this file; None where it is not built
-    (or not wanted, or not Linux)."""
+    """``_forkserver`` (the C loop, and the system calls, see _call), loaded from beside this
+    file; None where it is not built (or not wanted, or not Linux)."""
     if not _LINUX or "native" in disabled:
         return None
     try:
@@ -2020,7 +2020,7 @@ def worker_main(argv: list[str]) -> None:
     global _NATIVE
     # Loaded first, so that the fork server inherits it; its system calls stand for ctypes (and
     # socket, select, resource), which this process then does not load before the fork (_Lazy).
-    native = _NATIVE = _native_module(disabled)
+    _NATIVE = _native_module(disabled)
     prctl_quiet(PR_SET_DUMPABLE, 0)  # no reading this process's memory through /proc or ptrace
     set_name(b"coderl-judge")
     try:  # supervisors first: a run (a fork bomb) must not delay its own deadline; runs reset to 0
@@ -2030,7 +2030,7 @@ def worker_main(argv: list[str]) -> None:
     for name in _PRELOAD:
         __import__(name)
     plan = Plan(workdir, disabled)
-    loaded_page = native.loaded_page() if native is not None else None
+    loaded_page = _NATIVE.loaded_page() if _NATIVE is not None else None
     pid_namespace = False
     if _LINUX and "pidns" not in disabled:
         try:
@@ -2045,7 +2045,7 @@ def worker_main(argv: list[str]) -> None:
             os.close(judge_fd)
             os.close(requests)
             os.close(replies)
-            _fork_server(plan, server_fd, pid_namespace, native)
+            _fork_server(plan, server_fd, pid_namespace)
         finally:
             os._exit(0)
     os.close(server_fd)
