@@ -623,7 +623,10 @@ class _Worker:
     def receive(self) -> list[tuple]:
         """Messages that have arrived; [("dead",)] at the end if the worker has died."""
         try:
-            chunk = os.read(self.reads, 1 << 20)
+            # 64 KiB: os.read allocates the whole size before it shrinks the result; with 1 MiB
+            # that cost about 10 us per read (measured), with 64 KiB under 1 us. Larger results
+            # simply take several reads.
+            chunk = os.read(self.reads, 1 << 16)
         except BlockingIOError:
             return []
         except OSError:
