@@ -173,11 +173,20 @@ def test_wrong_dynamic_sampling_answers_fail():
     assert no_inf.status == "partial" and no_inf.points < 1
     assert any("ZeroDivisionError" in line.message for line in no_inf.lines)
 
-    def plain(p, g):
+    def naive(p, g):  # right, except where 1 - p rounds to 1.0 and the float q cancels to 0
         q = 1 - p**g - (1 - p) ** g
         return math.inf if g == 1 or q <= 0 else 1 / q
 
-    assert check("02.3", plain).status == "passed"
+    cancelled = check("02.3", naive)
+    assert cancelled.status == "partial" and cancelled.points < 1
+    assert naive(1e-17, 8) == math.inf and 1e16 < groups_per_kept_group(1e-17, 8) < 2e16
+
+    def stable(p, g):
+        if g == 1 or p in (0, 1):
+            return math.inf
+        return 1 / (-math.expm1(g * math.log1p(-p)) - p**g)
+
+    assert check("02.3", stable).status == "passed"
 
 
 def test_wrong_overlong_answers_fail():
@@ -205,3 +214,6 @@ def test_numbers_quoted_in_the_visible_hints_are_computed():
     assert f"has {len(str(math.comb(10_000, 500)))} digits" in big.hint
     assert f"not {float(exact_pass_at_k(10_000, 10, 500)):.4f}" in big.hint
     assert f"gives {1 - (1 - 10 / 10_000) ** 500:.4f} here" in big.hint
+    tiny = next(case for case in get_exercise("02.3").visible if case.args == (1e-17, 8))
+    assert f"G*p = {8 * 1e-17:g}" in tiny.hint and f"1/q = {groups_per_kept_group(1e-17, 8):.3g}".replace("e+", "e") in tiny.hint
+    assert 1 - 1e-17 == 1.0 and 1 - 1e-17**8 - (1 - 1e-17) ** 8 == 0  # what the hint says of the naive q

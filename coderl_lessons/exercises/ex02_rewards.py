@@ -160,7 +160,10 @@ register(Exercise(
         Case((0.05, 8), hint="q = 1 - 0.05^8 - 0.95^8 = 0.3366, so 1/q = 2.971 groups per kept group."),
         Case((0.3, 1), label="groups_per_kept_group(0.3, 1) (a group of one)",
              hint="A group of one is never kept (q = 0): return math.inf instead of dividing by zero. "
-                  "Test G == 1 explicitly: in floating point 1 - p - (1 - p) need not be exactly 0."),
+                  "Decide it from G and p, not from the float q."),
+        Case((1e-17, 8), label="groups_per_kept_group(1e-17, 8) (a tiny pass rate)",
+             hint="q is about G*p = 8e-17 here, so 1/q = 1.25e16; but 1 - 1e-17 is 1.0 in floating point, "
+                  "so 1 - p**G - (1-p)**G gives 0. Compute 1 - (1-p)**G as -math.expm1(G * math.log1p(-p))."),
         Case((1.0, 8), label="groups_per_kept_group(1.0, 8) (always solved)",
              hint="p = 1: every group is all correct and none is kept: math.inf."),
     ),
