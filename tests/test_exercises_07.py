@@ -110,8 +110,24 @@ def test_differential_tester_wrong_answers_lose_points():
                 pass
         return out
 
-    for wrong in (counts_domain_errors, ignores_raising_candidates):
+    def shares_arguments(reference_source, candidate_source, fn, inputs):  # no copy: sees the reference's changes
+        ref, cand = _function(reference_source, fn), _function(candidate_source, fn)
+        out = []
+        for i, args in enumerate(inputs):
+            try:
+                want = ref(*args)
+            except Exception:  # noqa: BLE001
+                continue
+            try:
+                if cand(*args) != want:
+                    out.append(i)
+            except Exception:  # noqa: BLE001
+                out.append(i)
+        return out
+
+    for wrong in (counts_domain_errors, ignores_raising_candidates, shares_arguments):
         assert check("07.2", wrong).points < 2
+    assert check("07.2", _in_process_disagreements).status == "passed"
 
 
 # --- 07.3 ---------------------------------------------------------------------------------------

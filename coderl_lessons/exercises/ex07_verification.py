@@ -105,6 +105,8 @@ DIFFERENTIAL_PAIRS: tuple[tuple[str, str, str, Callable[[random.Random], list]],
      "def f(n):\n    return sum(int(c) for c in str(n))\n", _pairs((-999, 999))),
     ("first_word", "def f(s):\n    return s.split()[0]\n",
      "def f(s):\n    return s[:s.index(' ')]\n", _words("ab  ")),
+    ("min_by_sort", "def f(xs):\n    xs.sort()\n    return xs[0]\n",  # changes its argument
+     "def f(xs):\n    return xs[0]\n", _ints(-5, 5, (1, 6))),
 )
 
 
@@ -139,6 +141,11 @@ register(Exercise(
              label="digit sum of 12, -12, 0",
              hint="The candidate raises ValueError on -12 where the reference returns 3: a candidate that "
                   "raises where the reference returns disagrees."),
+        Case((DIFFERENTIAL_PAIRS[8][1], DIFFERENTIAL_PAIRS[8][2], "f", [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]),
+             label="a reference that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
+             hint="Give each call its own copy.deepcopy of the arguments. The candidate then sees [3, 1, 2] "
+                  "unsorted and returns 3 where the reference returns 1: indices 0 and 2. Sharing the list, "
+                  "it sees it already sorted by the reference and agrees everywhere."),
     ),
     hidden=_hidden_disagreements,
     points=2,
