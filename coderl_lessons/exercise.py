@@ -108,6 +108,9 @@ class Exercise:
     #: For exercises with many right answers (e.g. "write tests that kill this mutant"): judges the
     #: candidate's plain output for a case directly; None means "compare with the reference".
     verify: Callable[[Case, Any], str | None] | None = None
+    #: The candidate must leave torch's global random generator as it found it (it is told to draw
+    #: from a generator of its own); a case in which it changes fails (``probe.call_limited``).
+    own_generator: bool = False
 
     def compare(self, got: Any, expected: Any, case: Case | None = None) -> str | None:
         if self.verify is not None and case is not None:

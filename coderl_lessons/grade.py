@@ -85,7 +85,8 @@ def _probe_source(exercise: Exercise, cases: list, token: str) -> str:
         "    if func is None:",
         f"        outcomes = [{{'status': 'error', 'error': 'NameError', 'message': 'the notebook defines no {exercise.entry_point}'}}] * len(cases)",
         "    else:",
-        f"        outcomes = namespace['run_cases'](func, cases, {exercise.time_limit!r}, {exercise.memory_mb!r})",
+        f"        outcomes = namespace['run_cases'](func, cases, {exercise.time_limit!r}, {exercise.memory_mb!r}, "
+        f"{exercise.own_generator!r})",
         f"    print({token!r} + json.dumps(outcomes))",
         "__coderl_probe(globals())",
         "del __coderl_probe",

@@ -169,5 +169,5 @@ def check(exercise_id: str, candidate: Callable[..., Any]) -> CheckResult:
     exercise = get_exercise(exercise_id)
     cases = list(exercise.visible) + exercise.hidden_cases(notebook_seed(exercise_id))
     calls = [(copy.deepcopy(case.args), copy.deepcopy(case.kwargs)) for case in cases]
-    outcomes = run_cases(candidate, calls, exercise.time_limit, exercise.memory_mb)
+    outcomes = run_cases(candidate, calls, exercise.time_limit, exercise.memory_mb, exercise.own_generator)
     return judge(exercise, cases, len(exercise.visible), outcomes)

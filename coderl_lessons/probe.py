@@ -98,14 +98,32 @@ def _first_line(exc: BaseException) -> str:
     return message[0][:300] if message else ""
 
 
-def call_limited(func: Callable, args: tuple, kwargs: dict, seconds: float) -> dict:
+def call_limited(func: Callable, args: tuple, kwargs: dict, seconds: float, watch_torch_rng: bool = False) -> dict:
     """Call ``func(*args, **kwargs)`` once and describe the outcome as plain data.
 
     Returns ``{"value": plain}`` or ``{"status": s, "error": type, "message": text}`` with status
     among "not attempted" (NotImplementedError), "time limit", "memory limit", "wrong type",
     "error". The time limit uses SIGALRM where it can (Unix, main thread) and is re-armed every
     half second so that a candidate that catches the first alarm is interrupted again.
+
+    With ``watch_torch_rng``, a candidate that changes torch's global random generator (seeds it,
+    or draws from it) gets an error instead of its value, and the generator is put back: an
+    exercise that asks for a generator of one's own cannot tell it from the global one by the
+    samples alone, since both seeded alike give the same stream.
     """
+    torch = sys.modules.get("torch") if watch_torch_rng else None
+    rng_before = torch.random.get_rng_state() if torch is not None else None
+    outcome = _call_limited(func, args, kwargs, seconds)
+    if rng_before is not None and not torch.equal(rng_before, torch.random.get_rng_state()):
+        torch.random.set_rng_state(rng_before)
+        if "value" in outcome:
+            return {"status": "error", "error": "GlobalRandomState",
+                    "message": "it changed torch's global random generator (torch.manual_seed, or a draw "
+                               "without generator=): draw from a torch.Generator of your own"}
+    return outcome
+
+
+def _call_limited(func: Callable, args: tuple, kwargs: dict, seconds: float) -> dict:
     use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     previous = None
     if use_alarm:
@@ -152,7 +170,8 @@ def _vm_bytes() -> int | None:
     return None
 
 
-def run_cases(func: Any, cases: Iterable[tuple[tuple, dict]], seconds: float, memory_mb: int) -> list[dict]:
+def run_cases(func: Any, cases: Iterable[tuple[tuple, dict]], seconds: float, memory_mb: int,
+              watch_torch_rng: bool = False) -> list[dict]:
     """Run every case through :func:`call_limited`, with the address space capped at what the
     process already uses plus ``memory_mb`` while the candidate runs (Linux), restored after."""
     if not callable(func):
@@ -179,7 +198,7 @@ def run_cases(func: Any, cases: Iterable[tuple[tuple, dict]], seconds: float, me
                 outcomes.append({"status": "time limit", "error": "TimeoutError",
                                  "message": "not run: an earlier check hit the time limit"})
             else:
-                outcomes.append(call_limited(func, args, kwargs, seconds))
+                outcomes.append(call_limited(func, args, kwargs, seconds, watch_torch_rng))
         return outcomes
     finally:
         if saved is not None:

@@ -228,10 +228,19 @@ def row_by_row(logits, temperature, seed):
     return torch.stack(out)
 
 
+def global_generator(logits, temperature, seed):
+    # The same samples as the reference (a fresh generator seeded alike gives the same stream), but
+    # it reseeds torch's global generator: what the exercise says not to do.
+    if temperature == 0:
+        return logits.argmax(-1)
+    torch.manual_seed(seed)
+    return torch.multinomial(torch.softmax(logits / temperature, -1), 1)[:, 0]
+
+
 @pytest.mark.parametrize("eid, wrong", [
     ("04.1", log_softmax_unmasked), ("04.1", logits_not_normalised),
     ("04.2", symmetric_clip), ("04.2", no_overlong_filter), ("04.2", per_sequence_mean), ("04.2", population_std),
-    ("04.3", no_temperature), ("04.3", greedy_always), ("04.3", row_by_row),
+    ("04.3", no_temperature), ("04.3", greedy_always), ("04.3", row_by_row), ("04.3", global_generator),
 ])
 def test_typical_wrong_answers_fail(eid, wrong):
     assert not _full(_score(eid, wrong))
@@ -240,3 +249,13 @@ def test_typical_wrong_answers_fail(eid, wrong):
 def test_log_of_softmax_fails_on_large_logits():
     result = _score("04.1", log_of_softmax)
     assert not _full(result)
+
+
+def test_global_generator_is_caught_and_put_back():
+    torch.manual_seed(1234)
+    before = torch.random.get_rng_state()
+    result = _score("04.3", global_generator)
+    assert torch.equal(before, torch.random.get_rng_state())  # the check restored what the answer reseeded
+    assert any(line.status == "error" and "GlobalRandomState" in line.message for line in result.lines)
+    greedy = next(line for line in result.lines if line.name == "temperature 0")
+    assert greedy.passed  # argmax draws nothing: only the cases that draw fail

@@ -171,3 +171,13 @@ big = None"""
     large = by_exercise(grade_notebook(path, GradeSettings(cell_timeout=20, notebook_timeout=90, memory_mb=6144)))
     assert small["00.2"].status == "passed", "3 GB fit under a 2 GB kernel limit"
     assert large["00.2"].points == 0, "3 GB did not fit under a 6 GB kernel limit"
+
+
+def test_the_grading_kernel_watches_the_global_generator_where_the_exercise_says():
+    from coderl_lessons.exercise import get_exercise
+    from coderl_lessons.grade import _probe_source
+
+    watched, unwatched = get_exercise("04.3"), get_exercise("04.1")
+    assert watched.own_generator and not unwatched.own_generator
+    assert f"{watched.memory_mb!r}, True)" in _probe_source(watched, list(watched.visible), "tok")
+    assert f"{unwatched.memory_mb!r}, False)" in _probe_source(unwatched, list(unwatched.visible), "tok")

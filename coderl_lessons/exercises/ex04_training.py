@@ -247,4 +247,5 @@ register(Exercise(
     ),
     hidden=_hidden_sampling,
     points=2,
+    own_generator=True,
 ))
