@@ -5,8 +5,8 @@ by 3, then add 1"; "keep the items greater than 2"). Why this family:
 
 * The programs are real Python, run by the real sandboxed runner (``coderl_lessons.execution``), so
   the reward a policy learns from is an execution result, not a string match.
-* The program language is tiny (a few dozen code pieces, ``PROGRAM_PIECES``), so a policy with a
-  few thousand parameters can learn it on a laptop CPU in minutes.
+* The program language is tiny (a few dozen code pieces, ``PROGRAM_PIECES``), so a policy of about
+  156k parameters (``policy.Policy``) can learn it on a laptop CPU in minutes.
 * Difficulty is spread by program length: level 1 is one operation (``return x + 4``), level 2 two
   operations (``return (x + 2) * 3``), level 3 three or a branch (``if x > 3: return 7`` ...).
 * Every task has a few *visible* tests (small inputs, the ones a prompt would show) and more
