@@ -1,5 +1,6 @@
 # The two commands of the README: `make lab` (set up and open JupyterLab) and `make test`
-# (set up and run every test). Both start from nothing but python3 (>= 3.10) and make.
+# (set up and run every test). Both start from nothing but python3 (>= 3.11) and make.
+# PIP_ARGS: extra pip options for the install, e.g. PyTorch's CPU index (README).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,6 +8,7 @@ PY     := $(BIN)/python
 STAMP  := $(VENV)/.coderl-installed
 NBVAL  := --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg --nbval-cell-timeout 600
 XDIST  := -n 2 --dist loadscope
+PIP_ARGS ?=
 
 .PHONY: setup lab test test-package test-notebooks test-exercises exercises benchmark clean
 
@@ -14,15 +16,16 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt setup.py coderl_lessons/_forkserver.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --disable-pip-version-check -q $(PIP_ARGS) -c constraints.txt -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name coderl-lessons --display-name "Python (coderl-lessons)" >/dev/null
 	touch $(STAMP)
 
 # Jupyter refuses to start as root unless told; containers often run as root.
-LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+LAB_ARGS ?=
 
 lab: setup
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_welcome.ipynb
 
 test: setup test-package test-notebooks test-exercises
 
