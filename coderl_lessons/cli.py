@@ -14,6 +14,9 @@ def _grade(args: argparse.Namespace) -> int:
                              memory_mb=args.memory_mb)
     records, ok = grade_paths(args.paths, settings, seed=args.seed, json_path=args.json)
     print(format_table(records))
+    if not records:
+        print("nothing to grade in " + ", ".join(args.paths) + ": a folder stands for the .ipynb files directly "
+              "in it (not in its subfolders)", file=sys.stderr)
     for record in records:
         if record.exercise == "-":
             print(f"could not grade {record.notebook}: {record.detail}", file=sys.stderr)

@@ -181,3 +181,12 @@ def test_the_grading_kernel_watches_the_global_generator_where_the_exercise_says
     assert watched.own_generator and not unwatched.own_generator
     assert f"{watched.memory_mb!r}, True)" in _probe_source(watched, list(watched.visible), "tok")
     assert f"{unwatched.memory_mb!r}, False)" in _probe_source(unwatched, list(unwatched.visible), "tok")
+
+
+def test_an_empty_folder_is_an_error_that_says_why(tmp_path, capsys):
+    from coderl_lessons.cli import main
+
+    (tmp_path / "student1").mkdir()
+    (tmp_path / "student1" / "work.ipynb").write_text("{}")  # in a subfolder: not looked at
+    assert main(["grade", str(tmp_path)]) == 1
+    assert "nothing to grade" in capsys.readouterr().err
