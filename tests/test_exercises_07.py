@@ -125,7 +125,23 @@ def test_differential_tester_wrong_answers_lose_points():
                 out.append(i)
         return out
 
-    for wrong in (counts_domain_errors, ignores_raising_candidates, shares_arguments):
+    def shares_arguments_candidate_first(reference_source, candidate_source, fn, inputs):
+        ref, cand = _function(reference_source, fn), _function(candidate_source, fn)
+        out = []
+        for i, args in enumerate(inputs):
+            try:
+                got = cand(*args)
+            except Exception:  # noqa: BLE001
+                got = None
+            try:
+                want = ref(*args)
+            except Exception:  # noqa: BLE001
+                continue
+            if got is None or got != want:
+                out.append(i)
+        return out
+
+    for wrong in (counts_domain_errors, ignores_raising_candidates, shares_arguments, shares_arguments_candidate_first):
         assert check("07.2", wrong).points < 2
     assert check("07.2", _in_process_disagreements).status == "passed"
 

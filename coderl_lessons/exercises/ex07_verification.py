@@ -105,8 +105,10 @@ DIFFERENTIAL_PAIRS: tuple[tuple[str, str, str, Callable[[random.Random], list]],
      "def f(n):\n    return sum(int(c) for c in str(n))\n", _pairs((-999, 999))),
     ("first_word", "def f(s):\n    return s.split()[0]\n",
      "def f(s):\n    return s[:s.index(' ')]\n", _words("ab  ")),
-    ("min_by_sort", "def f(xs):\n    xs.sort()\n    return xs[0]\n",  # changes its argument
+    ("min_by_sort", "def f(xs):\n    xs.sort()\n    return xs[0]\n",  # the reference changes its argument
      "def f(xs):\n    return xs[0]\n", _ints(-5, 5, (1, 6))),
+    ("first_by_sort", "def f(xs):\n    return xs[0]\n",  # the candidate changes its argument
+     "def f(xs):\n    xs.sort()\n    return xs[0]\n", _ints(-5, 5, (1, 6))),
 )
 
 
@@ -144,8 +146,12 @@ register(Exercise(
         Case((DIFFERENTIAL_PAIRS[8][1], DIFFERENTIAL_PAIRS[8][2], "f", [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]),
              label="a reference that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
              hint="Give each call its own copy.deepcopy of the arguments. The candidate then sees [3, 1, 2] "
-                  "unsorted and returns 3 where the reference returns 1: indices 0 and 2. Sharing the list, "
-                  "it sees it already sorted by the reference and agrees everywhere."),
+                  "unsorted and returns 3 where the reference returns 1: indices 0 and 2. Given the list the "
+                  "reference has sorted, it would agree everywhere."),
+        Case((DIFFERENTIAL_PAIRS[9][1], DIFFERENTIAL_PAIRS[9][2], "f", [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]),
+             label="a candidate that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
+             hint="The same with the roles swapped: with a fresh copy per call the reference sees [3, 1, 2] "
+                  "unsorted and returns 3, the candidate 1: indices 0 and 2."),
     ),
     hidden=_hidden_disagreements,
     points=2,
