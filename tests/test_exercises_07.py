@@ -4,6 +4,7 @@ check must not give full marks (an answer fitted to the visible cases included).
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import random
 
@@ -59,20 +60,22 @@ def test_mutation_score_wrong_answers_lose_points():
 # --- 07.2 ---------------------------------------------------------------------------------------
 
 
-def _in_process_disagreements(reference: str, candidate: str, fn: str, inputs: list) -> list[int]:
-    ref, cand = _function(reference, fn), _function(candidate, fn)
+def _in_process_disagreements(reference: str, candidate: str, fn: str, inputs: list, *,
+                              copies: bool = True, candidate_first: bool = False) -> list[int]:
+    """The exercise's rules run here; ``copies=False`` is the wrong answer that shares each argument
+    list between the two calls (``candidate_first`` says which function sees it first)."""
+    functions = {"ref": _function(reference, fn), "cand": _function(candidate, fn)}
     out = []
     for i, args in enumerate(inputs):
-        try:
-            want = ref(*copy.deepcopy(args))
-        except Exception:  # noqa: BLE001
+        results = {}
+        for name in ("cand", "ref") if candidate_first else ("ref", "cand"):
+            try:
+                results[name] = ("ok", functions[name](*(copy.deepcopy(args) if copies else args)))
+            except Exception:  # noqa: BLE001
+                results[name] = ("raised", None)
+        if results["ref"][0] == "raised":
             continue
-        try:
-            got = cand(*copy.deepcopy(args))
-        except Exception:  # noqa: BLE001
-            out.append(i)
-            continue
-        if got != want:
+        if results["cand"][0] == "raised" or results["cand"][1] != results["ref"][1]:
             out.append(i)
     return out
 
@@ -110,37 +113,8 @@ def test_differential_tester_wrong_answers_lose_points():
                 pass
         return out
 
-    def shares_arguments(reference_source, candidate_source, fn, inputs):  # no copy: sees the reference's changes
-        ref, cand = _function(reference_source, fn), _function(candidate_source, fn)
-        out = []
-        for i, args in enumerate(inputs):
-            try:
-                want = ref(*args)
-            except Exception:  # noqa: BLE001
-                continue
-            try:
-                if cand(*args) != want:
-                    out.append(i)
-            except Exception:  # noqa: BLE001
-                out.append(i)
-        return out
-
-    def shares_arguments_candidate_first(reference_source, candidate_source, fn, inputs):
-        ref, cand = _function(reference_source, fn), _function(candidate_source, fn)
-        out = []
-        for i, args in enumerate(inputs):
-            try:
-                got = cand(*args)
-            except Exception:  # noqa: BLE001
-                got = None
-            try:
-                want = ref(*args)
-            except Exception:  # noqa: BLE001
-                continue
-            if got is None or got != want:
-                out.append(i)
-        return out
-
+    shares_arguments = functools.partial(_in_process_disagreements, copies=False)
+    shares_arguments_candidate_first = functools.partial(_in_process_disagreements, copies=False, candidate_first=True)
     for wrong in (counts_domain_errors, ignores_raising_candidates, shares_arguments, shares_arguments_candidate_first):
         assert check("07.2", wrong).points < 2
     assert check("07.2", _in_process_disagreements).status == "passed"
