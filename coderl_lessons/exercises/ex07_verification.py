@@ -112,6 +112,10 @@ DIFFERENTIAL_PAIRS: tuple[tuple[str, str, str, Callable[[random.Random], list]],
 )
 
 
+#: Inputs of the two visible cases whose functions sort their argument in place (min_by_sort, first_by_sort).
+_SORTED_IN_PLACE = [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]
+
+
 def _hidden_disagreements(rng: random.Random) -> list[Case]:
     by_name = {name: (ref, cand, gen) for name, ref, cand, gen in DIFFERENTIAL_PAIRS}
     ref, cand, _ = by_name["second_largest"]
@@ -143,12 +147,12 @@ register(Exercise(
              label="digit sum of 12, -12, 0",
              hint="The candidate raises ValueError on -12 where the reference returns 3: a candidate that "
                   "raises where the reference returns disagrees."),
-        Case((DIFFERENTIAL_PAIRS[8][1], DIFFERENTIAL_PAIRS[8][2], "f", [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]),
+        Case((DIFFERENTIAL_PAIRS[8][1], DIFFERENTIAL_PAIRS[8][2], "f", _SORTED_IN_PLACE),
              label="a reference that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
              hint="Give each call its own copy.deepcopy of the arguments. The candidate then sees [3, 1, 2] "
                   "unsorted and returns 3 where the reference returns 1: indices 0 and 2. Given the list the "
                   "reference has sorted, it would agree everywhere."),
-        Case((DIFFERENTIAL_PAIRS[9][1], DIFFERENTIAL_PAIRS[9][2], "f", [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]),
+        Case((DIFFERENTIAL_PAIRS[9][1], DIFFERENTIAL_PAIRS[9][2], "f", _SORTED_IN_PLACE),
              label="a candidate that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
              hint="The same with the roles swapped: with a fresh copy per call the reference sees [3, 1, 2] "
                   "unsorted and returns 3, the candidate 1: indices 0 and 2."),
