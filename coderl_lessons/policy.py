@@ -1,8 +1,8 @@
 """A tiny autoregressive code policy: tokenizer, GRU decoder conditioned on a spec, pre-training.
 
-Why a GRU of about 156k parameters (lesson 04 counts them) and not a real code LM: the course must train it on a laptop CPU in
-minutes, and every piece of a GRPO step (sample, execute, score, update) has to be visible in a few
-lines. The policy still has what matters for the algorithm: it writes a program token by token
+Why a GRU of about 156k parameters (lesson 04 counts them) and not a real code LM: the course must
+train it on a laptop CPU in minutes, and every piece of a GRPO step (sample, execute, score,
+update) has to be visible in a few lines. The policy still has what matters for the algorithm: it writes a program token by token
 from a vocabulary of code pieces (``tasks.PROGRAM_PIECES``), it samples with a temperature, it gives
 per-token log-probs and entropies for a batch, and it stops at a maximum length (a sample that
 reaches it is *truncated*, which overlong filtering needs to know).
