@@ -10,7 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coderl_lessons.grade import GradeSettings, grade_notebook
+from coderl_lessons.cli import main
+from coderl_lessons.exercise import get_exercise
+from coderl_lessons.grade import GradeSettings, _probe_source, grade_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = ROOT / "exercises" / "00_warmup.ipynb"
@@ -174,9 +176,6 @@ big = None"""
 
 
 def test_the_grading_kernel_watches_the_global_generator_where_the_exercise_says():
-    from coderl_lessons.exercise import get_exercise
-    from coderl_lessons.grade import _probe_source
-
     watched, unwatched = get_exercise("04.3"), get_exercise("04.1")
     assert watched.own_generator and not unwatched.own_generator
     assert f"{watched.memory_mb!r}, True)" in _probe_source(watched, list(watched.visible), "tok")
@@ -184,8 +183,6 @@ def test_the_grading_kernel_watches_the_global_generator_where_the_exercise_says
 
 
 def test_an_empty_folder_is_an_error_that_says_why(tmp_path, capsys):
-    from coderl_lessons.cli import main
-
     (tmp_path / "student1").mkdir()
     (tmp_path / "student1" / "work.ipynb").write_text("{}")  # in a subfolder: not looked at
     assert main(["grade", str(tmp_path)]) == 1
