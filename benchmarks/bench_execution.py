@@ -263,6 +263,11 @@ def main() -> None:
                         help="only the first part (our passes, their CPU and page faults): to compare two versions, "
                              "run it alternately with PYTHONPATH pointing at each (benchmarks/README.md)")
     args = parser.parse_args()
+    for name in ("repeats", "peer_repeats", "memory_runs", "hang_jobs"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})")
+    if args.timeout <= 0:
+        parser.error(f"--timeout must be positive seconds (got {args.timeout})")
 
     problems = list(read_problems().values())
     canonical = [p["canonical_solution"] for p in problems]
