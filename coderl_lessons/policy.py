@@ -2,10 +2,10 @@
 
 Why a GRU of about 156k parameters (lesson 04 counts them) and not a real code LM: the course must
 train it on a laptop CPU in minutes, and every piece of a GRPO step (sample, execute, score,
-update) has to be visible in a few lines. The policy still has what matters for the algorithm: it writes a program token by token
-from a vocabulary of code pieces (``tasks.PROGRAM_PIECES``), it samples with a temperature, it gives
-per-token log-probs and entropies for a batch, and it stops at a maximum length (a sample that
-reaches it is *truncated*, which overlong filtering needs to know).
+update) has to be visible in a few lines. The policy still has what matters for the algorithm: it
+writes a program token by token from a vocabulary of code pieces (``tasks.PROGRAM_PIECES``), it
+samples with a temperature, it gives per-token log-probs and entropies for a batch, and it stops at
+a maximum length (a sample that reaches it is *truncated*, which overlong filtering needs to know).
 
 Pre-training plays the part of an LM's pre-training: on programs of the task family paired with
 *noisy* specs (most words replaced at random), the policy learns the language (which programs are
