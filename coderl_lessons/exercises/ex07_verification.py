@@ -112,18 +112,20 @@ DIFFERENTIAL_PAIRS: tuple[tuple[str, str, str, Callable[[random.Random], list]],
 )
 
 
+#: The pairs by name: (reference source, candidate source, input generator).
+_BY_NAME = {name: (ref, cand, gen) for name, ref, cand, gen in DIFFERENTIAL_PAIRS}
+
 #: Inputs of the two visible cases whose functions sort their argument in place (min_by_sort, first_by_sort).
 _SORTED_IN_PLACE = [[[3, 1, 2]], [[1, 2, 3]], [[5, 4]]]
 
 
 def _hidden_disagreements(rng: random.Random) -> list[Case]:
-    by_name = {name: (ref, cand, gen) for name, ref, cand, gen in DIFFERENTIAL_PAIRS}
-    ref, cand, _ = by_name["second_largest"]
+    ref, cand, _ = _BY_NAME["second_largest"]
     cases = [Case((ref, cand, "f", []), label="no inputs"),
              Case((ref, cand, "f", [[[1]], [[]], [[2, 2]]]), label="every input outside the reference's domain"),
              Case((ref, ref, "f", [[[1, 2]], [[3, 1, 2]]]), label="a candidate identical to the reference")]
-    for name in rng.sample(sorted(by_name), 7):
-        ref, cand, gen = by_name[name]
+    for name in rng.sample(sorted(_BY_NAME), 7):
+        ref, cand, gen = _BY_NAME[name]
         cases.append(Case((ref, cand, "f", gen(rng))))
     return cases
 
@@ -136,23 +138,23 @@ register(Exercise(
     signature="disagreements(reference_source: str, candidate_source: str, fn: str, inputs: list[list]) -> list[int]",
     reference=verification.disagreements,
     visible=(
-        Case((DIFFERENTIAL_PAIRS[2][1], DIFFERENTIAL_PAIRS[2][2], "f", [[2024], [1900], [2023], [2000]]),
+        Case((*_BY_NAME["is_leap"][:2], "f", [[2024], [1900], [2023], [2000]]),
              label="is_leap vs `y % 4 == 0` on 2024, 1900, 2023, 2000",
              hint="Run both functions on every input and compare: only 1900 (index 1) differs."),
-        Case((DIFFERENTIAL_PAIRS[0][1], DIFFERENTIAL_PAIRS[0][2], "f", [[[3, 1, 2]], [[5]], [[4, 4, 1]]]),
+        Case((*_BY_NAME["second_largest"][:2], "f", [[[3, 1, 2]], [[5]], [[4, 4, 1]]]),
              label="second largest: [3, 1, 2], [5], [4, 4, 1]",
              hint="[5] has no second largest: the reference raises there, so it is outside the domain and "
                   "not a disagreement. On [4, 4, 1] the candidate says 4, the reference 1: index 2."),
-        Case((DIFFERENTIAL_PAIRS[6][1], DIFFERENTIAL_PAIRS[6][2], "f", [[12], [-12], [0]]),
+        Case((*_BY_NAME["digit_sum"][:2], "f", [[12], [-12], [0]]),
              label="digit sum of 12, -12, 0",
              hint="The candidate raises ValueError on -12 where the reference returns 3: a candidate that "
                   "raises where the reference returns disagrees."),
-        Case((DIFFERENTIAL_PAIRS[8][1], DIFFERENTIAL_PAIRS[8][2], "f", _SORTED_IN_PLACE),
+        Case((*_BY_NAME["min_by_sort"][:2], "f", _SORTED_IN_PLACE),
              label="a reference that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
              hint="Give each call its own copy.deepcopy of the arguments. The candidate then sees [3, 1, 2] "
                   "unsorted and returns 3 where the reference returns 1: indices 0 and 2. Given the list the "
                   "reference has sorted, it would agree everywhere."),
-        Case((DIFFERENTIAL_PAIRS[9][1], DIFFERENTIAL_PAIRS[9][2], "f", _SORTED_IN_PLACE),
+        Case((*_BY_NAME["first_by_sort"][:2], "f", _SORTED_IN_PLACE),
              label="a candidate that sorts its argument in place: [3, 1, 2], [1, 2, 3], [5, 4]",
              hint="The same with the roles swapped: with a fresh copy per call the reference sees [3, 1, 2] "
                   "unsorted and returns 3, the candidate 1: indices 0 and 2."),
