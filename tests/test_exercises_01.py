@@ -246,6 +246,10 @@ def test_test_suites_weak_wrong_and_strong():
     assert any("current = 0" in line.name and not line.passed for line in result.lines)
     result = _not_full("01.4", only_error_as_failure)
     assert any("`==` -> `>=`" in line.name and not line.passed for line in result.lines)
+    # many suites are right: a failing line says why, and shows no reference suite as "expected"
+    failing = [line for line in result.lines if line.visible and not line.passed]
+    assert all(line.message and not line.expected for line in failing)
+    assert "expected:" not in repr(result) and "catches" in repr(result)
     assert check("01.4", mutant_outputs).points == 0
     assert check("01.4", strong).status == "passed"
 
