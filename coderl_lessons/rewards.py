@@ -8,8 +8,8 @@ ways the course compares:
   left out on purpose: it invites reward hacking (DeepCoder-14B-Preview, Agentica 2025).
 * `fraction_reward`: the fraction of tests passed (verl's SandboxFusion integration gives this
   partial credit).
-* `staged_reward`: the survey README's compile / run / all-tests hierarchy, with its weights as a
-  parameter so that the lesson can show they are a choice, not a measurement.
+* `staged_reward`: the survey README's staged sum over compile / run / all tests, with its weights
+  as a parameter so that the lesson can show they are a choice, not a measurement.
 * `format_reward`, `extract_code`: DeepCoder reads the program from the last fenced python block
   and gives 0 when there is none.
 * `soft_overlong_punishment`: DAPO's length penalty (arXiv:2503.14476).
@@ -137,10 +137,11 @@ SURVEY_STAGE_WEIGHTS: tuple[float, float, float] = (0.3, 0.3, 0.4)
 def staged_reward(result: Any, weights: Sequence[float] = SURVEY_STAGE_WEIGHTS) -> float:
     """Shaped reward: w_compile * compiled + w_load * loaded + w_tests * (all tests passed).
 
-    This is the survey README's "signal quality" hierarchy (section 4.2 of the agentic-RL survey
-    companion README, arXiv:2509.02547) turned into a reward. Its default weights 0.3 / 0.3 / 0.4
-    are the survey's own invented numbers; they are a parameter here so that lessons can vary
-    them. Note what shaping pays for: a program that compiles and loads but fails every test
+    This is the staged sum that the survey README's `execute_code_with_feedback` computes and
+    stores as `reward_signal_quality` (section 4.2 of the agentic-RL survey's companion README,
+    arXiv:2509.02547), read as a reward. Its default weights 0.3 / 0.3 / 0.4 are that sum's
+    invented numbers (not the 0.6 / 0.3 / 0.1 of its `reward_signal_hierarchy`, see
+    ``SURVEY_STAGE_WEIGHTS``); they are a parameter here so that lessons can vary them. Note what shaping pays for: a program that compiles and loads but fails every test
     earns 0.6 of a correct one under the defaults.
     """
     w = tuple(weights)
