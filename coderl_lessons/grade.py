@@ -84,6 +84,11 @@ def _probe_source(exercise: Exercise, cases: list, token: str) -> str:
         f"    func = __user_ns.get({exercise.entry_point!r})",
         "    if func is None:",
         f"        outcomes = [{{'status': 'error', 'error': 'NameError', 'message': 'the notebook defines no {exercise.entry_point}'}}] * len(cases)",
+        # The references live in the installed package: importing one is not an answer. (A wrapper
+        # around one is not caught here; the README tells instructors so.)
+        "    elif str(getattr(func, '__module__', '')).split('.')[0] == 'coderl_lessons':",
+        f"        outcomes = [{{'status': 'error', 'error': 'ImportedFromCourse', 'message': "
+        f"'{exercise.entry_point} comes from the course package (' + func.__module__ + '), not from this notebook'}}] * len(cases)",
         "    else:",
         f"        outcomes = namespace['run_cases'](func, cases, {exercise.time_limit!r}, {exercise.memory_mb!r}, "
         f"{exercise.own_generator!r})",
@@ -180,7 +185,11 @@ def _grade_exercises(nb: nbformat.NotebookNode, exercises: list[Exercise], setti
                             verdicts[exercise.id] = (0.0, "error", "the kernel returned no readable result")
                             continue
                         result = judge(exercise, cases, len(exercise.visible), outcomes)
-                        verdicts[exercise.id] = (result.points, result.status, f"{result.n_passed}/{len(result.lines)} checks passed")
+                        detail = f"{result.n_passed}/{len(result.lines)} checks passed"
+                        why = {line.message for line in result.lines if not line.passed}
+                        if len(why) == 1 and "" not in why and not result.n_passed:  # one reason for all: say it
+                            detail += f"; {why.pop()}"
+                        verdicts[exercise.id] = (result.points, result.status, detail)
             except RuntimeError as exc:  # the kernel could not start
                 for exercise in pending:
                     verdicts[exercise.id] = (0.0, "error", f"could not start a kernel: {exc}")

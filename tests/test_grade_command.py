@@ -62,6 +62,15 @@ def test_fake_success_report_and_patched_grader_earn_nothing(tmp_path):
     assert records["00.1"].status == "not attempted"
 
 
+def test_a_reference_imported_from_the_package_earns_nothing(tmp_path):
+    imported = submission(tmp_path, "imported.ipynb",
+                          ["from coderl_lessons.exercises.ex00_warmup import group_mean_std, fraction_passed"])
+    records = by_exercise(grade_notebook(imported, FAST))
+    for exercise in ("00.1", "00.2"):
+        assert records[exercise].points == 0 and records[exercise].status == "error"
+        assert "comes from the course package (coderl_lessons.exercises.ex00_warmup)" in records[exercise].detail
+
+
 def test_early_exit_is_graded_on_what_finished(tmp_path):
     path = submission(tmp_path, "exit.ipynb", ["import os\nos._exit(0)"], {"group_mean_std": GOOD_00_1})
     records = by_exercise(grade_notebook(path, FAST))
