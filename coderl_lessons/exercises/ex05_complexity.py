@@ -170,7 +170,7 @@ register(Exercise(
     visible=(
         Case((0.9, 8, [1, 5, 50]), label="q = 0.9, G = 8, horizons 1, 5, 50",
              hint="p_h = q^h: 0.9, 0.59, 0.0052. Then P = p^G + (1-p)^G: 0.43 (mostly all-correct groups), 0.016, "
-                  "0.959 (almost every group all wrong)."),
+                  "0.960 (almost every group all wrong)."),
         Case((0.5, 2, [0, 1, 2]), label="q = 0.5, G = 2, horizons 0, 1, 2",
              hint="h = 0: p = q^0 = 1, so every group is all-correct: P = 1. h = 2: p = 0.25, "
                   "P = 0.25^2 + 0.75^2 = 0.625."),
