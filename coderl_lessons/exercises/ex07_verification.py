@@ -199,9 +199,6 @@ SURVIVING_MUTANTS: tuple[tuple[str, str, str, list], ...] = (
      [[["aab"], [["a", 2], ["b", 1]]], [["abc"], [["a", 1], ["b", 1], ["c", 1]]]]),
 )
 
-MAX_TEST_CHARS = 10_000
-
-
 def kill_mutant(original: str, mutant: str, fn: str, passing: list) -> list | None:
     """One right answer to 07.3: differential testing from the passing tests' inputs
     (:func:`coderl_lessons.verification.find_killing_test`)."""
