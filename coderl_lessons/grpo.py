@@ -21,6 +21,7 @@ per-token log-probabilities of the sampled tokens and a 0/1 mask of real (non-pa
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -152,6 +153,8 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
         )
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a number, got {eps!r} ({type(eps).__name__})")
     if scale != "none" and not eps > 0:
         raise ValueError(f"eps must be > 0 when dividing by a std (scale={scale!r}), got {eps!r}")
     if not rewards.is_floating_point():
@@ -219,6 +222,8 @@ def masked_mean(x: Tensor, mask: Tensor, dim: int | None = None) -> Tensor:
     """
     x = _check_tensor(x, "x")
     mask = _check_mask(mask, x, "x")
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not -x.dim() <= dim < x.dim()):
+        raise ValueError(f"dim must be None or an int in [{-x.dim()}, {x.dim() - 1}] for x of shape {tuple(x.shape)}, got {dim!r}")
     total = torch.where(mask, x, torch.zeros_like(x))
     count = mask.to(x.dtype if x.is_floating_point() else torch.float32)
     if dim is None:
@@ -311,8 +316,13 @@ def policy_loss(
         )
     if batch == 0 or length == 0:
         raise ValueError(f"logp must have at least one completion and one token, got shape {tuple(logp.shape)}")
+    if not torch.isfinite(advantages).all():  # one nan would make the whole loss nan
+        raise ValueError(f"advantages must be finite, got {advantages[~torch.isfinite(advantages)][:5].tolist()}")
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
+    for name, value in (("eps_low", eps_low), ("eps_high", eps_high), ("beta", beta)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
     if not (0.0 <= eps_low < 1.0) or not (eps_high >= 0.0) or not math.isfinite(eps_high):
         raise ValueError(f"need 0 <= eps_low < 1 and finite eps_high >= 0, got eps_low={eps_low}, eps_high={eps_high}")
     if not (beta >= 0.0) or not math.isfinite(beta):
@@ -394,6 +404,20 @@ class GRPOConfig:
     source: str
 
     def __post_init__(self) -> None:
+        for name in ("eps_low", "eps_high", "beta", "entropy_coef"):  # a str from a config file, say
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value!r}")
+        for name in ("mask_truncated", "dynamic_sampling"):  # 'no' would be truthy: switched on
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.group_size is not None and (isinstance(self.group_size, bool) or not isinstance(self.group_size, int)):
+            raise TypeError(f"group_size must be an int or None, got {self.group_size!r}")
+        if self.temperature is not None and (isinstance(self.temperature, bool) or not isinstance(self.temperature, numbers.Real)
+                                             or not self.temperature > 0):
+            raise ValueError(f"temperature must be a number > 0 or None, got {self.temperature!r}")
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
         if self.scale not in SCALES:
@@ -476,7 +500,6 @@ PRESETS: dict[str, GRPOConfig] = {
 
 def preset(name: str) -> GRPOConfig:
     """The named preset; see `PRESETS` for each one's source."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown preset {name!r}; known presets: {sorted(PRESETS)}") from None
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known presets: {sorted(PRESETS)}")
+    return PRESETS[name]

@@ -112,6 +112,15 @@ def pass_at_k_many(n: int | Sequence[int] | np.ndarray, c: Sequence[int] | np.nd
 # --------------------------------------------------------------------------------------------
 
 
+def _check_result(result: Any) -> Any:
+    """``result`` if it reads like an ``ExecutionResult``; else a TypeError that says what to pass."""
+    if not all(hasattr(result, name) for name in ("compiled", "loaded", "n_tests", "n_passed")):
+        hint = " (check_correctness's dict has only 'passed': use run_tests or run_many)" if isinstance(result, Mapping) else ""
+        raise TypeError("result must be an ExecutionResult, as execution.run_tests and run_many return, "
+                        f"got {type(result).__name__}{hint}")
+    return result
+
+
 def binary_reward(result: Any) -> float:
     """1.0 iff the program passed every test and there was at least one test, else 0.0.
 
@@ -119,12 +128,14 @@ def binary_reward(result: Any) -> float:
     A result with no tests is a failure, never a vacuous pass: a harness that lost its test
     record must not pay out.
     """
+    result = _check_result(result)
     return 1.0 if result.n_tests > 0 and result.n_passed == result.n_tests else 0.0
 
 
 def fraction_reward(result: Any) -> float:
     """Fraction of tests passed, 0.0 when there were no tests (partial credit, as verl's
     SandboxFusion integration gives)."""
+    result = _check_result(result)
     return result.n_passed / result.n_tests if result.n_tests > 0 else 0.0
 
 
@@ -141,10 +152,15 @@ def staged_reward(result: Any, weights: Sequence[float] = SURVEY_STAGE_WEIGHTS) 
     stores as `reward_signal_quality` (section 4.2 of the agentic-RL survey's companion README,
     arXiv:2509.02547), read as a reward. Its default weights 0.3 / 0.3 / 0.4 are that sum's
     invented numbers (not the 0.6 / 0.3 / 0.1 of its `reward_signal_hierarchy`, see
-    ``SURVEY_STAGE_WEIGHTS``); they are a parameter here so that lessons can vary them. Note what shaping pays for: a program that compiles and loads but fails every test
-    earns 0.6 of a correct one under the defaults.
+    ``SURVEY_STAGE_WEIGHTS``); they are a parameter here so that lessons can vary them. Note what
+    shaping pays for: a program that compiles and loads but fails every test earns 0.6 of a correct
+    one under the defaults.
     """
-    w = tuple(weights)
+    result = _check_result(result)
+    try:
+        w = tuple(weights)
+    except TypeError:
+        w = ()
     if len(w) != 3 or not all(isinstance(x, numbers.Real) and math.isfinite(x) for x in w):
         raise ValueError(f"weights must be three finite numbers (compile, load, tests), got {weights!r}")
     w_compile, w_load, w_tests = w

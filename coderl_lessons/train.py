@@ -26,6 +26,8 @@ import copy
 import dataclasses
 import functools
 import json
+import math
+import numbers
 import random
 import time
 from dataclasses import dataclass
@@ -97,6 +99,18 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("temperature", "lr", "pretrain_keep"):  # a str from a config file, say
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value!r}")
+        if not 0.0 <= self.pretrain_keep <= 1.0:
+            raise ValueError(f"pretrain_keep must be a probability in [0, 1], got {self.pretrain_keep}")
+        if isinstance(self.task_seed, bool) or not isinstance(self.task_seed, int):
+            raise TypeError(f"task_seed must be an int (the same task set for every seed), got {self.task_seed!r}")
+        if not isinstance(self.grpo, grpo.GRPOConfig):
+            raise TypeError(f"grpo must be a GRPOConfig (grpo.preset(...)), got {type(self.grpo).__name__}")
         if self.group_size < 2:
             raise ValueError(f"group_size must be >= 2 (a group of one has no relative advantage), got {self.group_size}")
         if self.minibatches > self.tasks_per_step:
@@ -130,8 +144,14 @@ def make_config(preset: str = "grpo_plus", **overrides: Any) -> TrainConfig:
     return TrainConfig(preset=preset, grpo=algo, **train_fields)
 
 
+def _check_config(config: Any) -> None:
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, e.g. make_config('grpo_plus'), got {type(config).__name__}")
+
+
 def training_tasks(config: TrainConfig) -> list[Task]:
     """The run's training tasks: the same for every seed, so seeds are compared on one task set."""
+    _check_config(config)
     return make_tasks(config.n_tasks, config.task_seed)
 
 
@@ -162,6 +182,7 @@ def base_policy(config: TrainConfig, seed: int, device: torch.device | str = "cp
     Pre-training is computed on the CPU once per seed and process, then copied: the lesson's
     ablations (``max_len`` ones included) all start from the same base without paying for it again.
     """
+    _check_config(config)
     policy = Policy(Tokenizer(), max_len=config.max_len)
     policy.load_state_dict(_pretrained_state(seed, config.pretrain_steps, config.pretrain_keep))
     return policy.to(device)
@@ -372,6 +393,10 @@ def train(config: TrainConfig, seed: int = 0, *, device: torch.device | str | No
     either way). ``threads`` fixes torch's CPU thread count for the run, for determinism; it is
     restored afterwards.
     """
+    _check_config(config)
+    for name, value in (("seed", seed), ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "threads" else 0):
+            raise ValueError(f"{name} must be an int{' >= 1' if name == 'threads' else ' >= 0'}, got {value!r}")
     start = time.perf_counter()
     with fixed_threads(threads):
         device = pick_device(device)

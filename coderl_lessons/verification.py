@@ -696,6 +696,7 @@ def reference_outputs(program: str, fn: str, inputs: Sequence[tuple], *, step_li
     _check_names(fn)
     if not isinstance(program, str):
         raise ValueError(f"program must be a str, got {type(program).__name__}")
+    _check_defines(program, fn, "program")
     args = [_args(item, i) for i, item in enumerate(inputs)]
     outs = _outputs_many([(program, fn, args)], timeout, workers, step_limit)[0]
     return [(o.ok, o.value if o.ok else o.status) for o in outs]
@@ -955,6 +956,8 @@ def mutation_score(mutants: Sequence[Mutant | str], tests: Sequence[Any], *, equ
     tests = list(tests)
     if not tests:
         raise ValueError("a mutation score needs at least one test")
+    if entry_point is not None and sources and not any(_defines(source, entry_point) for source in sources):
+        raise ValueError(f"no mutant defines a top-level function {entry_point!r}")
     results = _run(sources, [tests] * len(sources), entry_point, steps, timeout, workers)
     killed_by = tuple(not r.passed for r in results)
     score, survivors = kill_table_score([[k] for k in killed_by], list(equivalent))
@@ -1381,6 +1384,7 @@ def find_killing_test(original: str, mutant: str, fn: str, seeds: Sequence[Seque
     for name, source in (("original", original), ("mutant", mutant)):
         if not isinstance(source, str):
             raise ValueError(f"{name} must be a program's source (str)")
+    _check_defines(original, fn, "original")
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
         raise ValueError("seeds must be a non-empty list of argument lists")
     seeds = [_args(list(s) if isinstance(s, (list, tuple)) else s, i) for i, s in enumerate(seeds)]
@@ -1431,6 +1435,38 @@ def _check_names(*names: Any) -> None:
             raise ValueError(f"expected a function name, got {name!r}")
 
 
+def _defines(program: str, fn: str) -> bool:
+    """Does ``program`` bind ``fn`` at its top level (def, class, assignment, import)? A program
+    that does not parse is given the benefit of the doubt: running it reports its syntax error."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return True
+    statements = list(tree.body)
+    while statements:  # the module's statements, and those nested in if/try/with/loops at its top
+        node = statements.pop()
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                statements.extend(getattr(node, field, []) or [])
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == fn:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == fn for a in node.names):
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+                isinstance(t, ast.Name) and t.id == fn
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                for t in ast.walk(target)):
+            return True
+    return False
+
+
+def _check_defines(program: str, fn: str, what: str) -> None:
+    """A misspelled function name would make every run fail alike, and the answer (no
+    disagreement, every mutant killed) would look plausible: refuse it up front."""
+    if not _defines(program, fn):
+        raise ValueError(f"the {what} defines no top-level function {fn!r}")
+
+
 def disagreements(reference_source: str, candidate_source: str, fn: str, inputs: Sequence[Sequence]) -> list[int]:
     """Indices of the inputs on which ``candidate_source``'s ``fn`` disagrees with the reference's.
 
@@ -1443,6 +1479,7 @@ def disagreements(reference_source: str, candidate_source: str, fn: str, inputs:
         raise ValueError("the reference and the candidate must be program sources (str)")
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise ValueError("inputs must be a list of argument lists")
+    _check_defines(reference_source, fn, "reference")
     args = []
     for i, item in enumerate(inputs):
         if isinstance(item, (str, bytes)) or not isinstance(item, Sequence):

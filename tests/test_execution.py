@@ -667,3 +667,15 @@ def test_bad_tests_and_jobs_raise_type_or_value_errors():
     with pytest.raises(ValueError):
         CheckTest("def check(c): pass", "")
     assert CallTest("f", [1, [2]], None).args == (1, [2])  # a list of arguments is kept as a tuple
+
+
+def test_check_correctness_many_and_call_tests_refuse_the_wrong_shapes():
+    problem = read_problems()["HumanEval/0"]
+    with pytest.raises(TypeError, match="problems must be a list"):
+        ex.check_correctness_many(problem, ["    return False\n"], 3.0)  # one dict, not a list of them
+    with pytest.raises(TypeError, match="a problem must be a HumanEval problem dict"):
+        ex.check_correctness_many([object()], ["    return False\n"], 3.0)
+    np = pytest.importorskip("numpy")
+    with pytest.raises(TypeError, match="numpy array"):
+        CallTest("f", (1,), np.array([1, 2]))
+    assert CallTest("f", (1,), np.int64(3)).expected == 3  # a numpy scalar compares as its value

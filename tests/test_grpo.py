@@ -498,3 +498,22 @@ def test_preset_drives_the_loss_functions():
     zeros = torch.zeros(4, 2)
     loss, _ = policy_loss(zeros, zeros, adv, torch.ones(4, 2), cfg.eps_low, cfg.eps_high, cfg.loss_type)
     assert loss.item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_bad_numbers_get_errors_that_name_them():
+    logp, mask = torch.zeros(2, 3), torch.ones(2, 3)
+    with pytest.raises(ValueError, match="advantages must be finite"):  # one nan made the loss nan
+        policy_loss(logp, logp, torch.tensor([math.nan, 0.0]), mask)
+    with pytest.raises(TypeError, match="eps_low must be a number"):
+        policy_loss(logp, logp, torch.tensor([1.0, 0.0]), mask, eps_low=None)
+    with pytest.raises(TypeError, match="eps must be a number"):
+        group_advantages(torch.tensor([1.0, 0.0]), 2, eps="1e-4")
+    for dim in (2, -3, "1", 1.0):
+        with pytest.raises(ValueError, match=r"dim must be None or an int in \[-2, 1\]"):
+            masked_mean(logp, mask, dim=dim)
+    with pytest.raises(TypeError, match="mask_truncated must be True or False"):
+        dataclasses.replace(PRESETS["grpo_plus"], mask_truncated="no")  # a truthy str switched it on
+    with pytest.raises(TypeError, match="eps_high must be a number"):
+        dataclasses.replace(PRESETS["grpo_plus"], eps_high="0.28")
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset(["grpo"])

@@ -436,3 +436,12 @@ def test_adapters_with_the_real_sandbox():
     assert rewards == pytest.approx([1.0, 0.6, 0.0, 0.0])
     assert compute_score("coderl", GOOD, json.dumps(TESTS), {}) == 1.0
     assert compute_score("coderl", HALF, TESTS, None, reward=fraction_reward) == pytest.approx(1 / 3)
+
+
+def test_rewards_refuse_what_is_not_an_execution_result():
+    for reward in (binary_reward, fraction_reward, staged_reward):
+        with pytest.raises(TypeError, match="ExecutionResult") as caught:
+            reward({"task_id": "HumanEval/0", "passed": True})  # check_correctness's dict
+        assert "run_many" in str(caught.value)
+        with pytest.raises(TypeError, match="got NoneType"):
+            reward(None)

@@ -126,3 +126,20 @@ def test_cli_rejects_bad_arguments(tmp_path):
     assert train.cli(["--preset", "nope", "--json", str(tmp_path / "x.json")]) == 2
     assert train.cli(["--preset", "grpo_plus"]) == 2  # --json is required
     assert train.cli(["--preset", "grpo_plus", "--steps", "0", "--json", str(tmp_path / "x.json")]) == 2
+
+
+def test_configs_and_train_refuse_bad_input_with_a_clear_message():
+    with pytest.raises(TypeError, match="lr must be a number"):
+        train.make_config(lr="1e-3")  # as a config file gives it
+    with pytest.raises(ValueError, match="lr must be finite"):
+        train.make_config(lr=float("inf"))
+    with pytest.raises(ValueError, match="pretrain_keep must be a probability"):
+        train.make_config(pretrain_keep=2.0)
+    with pytest.raises(TypeError, match="task_seed must be an int"):
+        train.make_config(task_seed=None)
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        train.train("grpo_plus")
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        train.training_tasks(grpo.preset("dapo"))
+    with pytest.raises(ValueError, match="seed must be an int"):
+        train.train(train.make_config(), seed=None)

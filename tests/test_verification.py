@@ -298,3 +298,17 @@ def test_spells_out_visible_tests():
         spells_out_visible_tests(table, "g", visible)
     with pytest.raises(ValueError):
         spells_out_visible_tests(table, "f", [[3, 7]])
+
+
+def test_a_misspelled_function_name_is_refused_not_answered():
+    original, mutant = "def f(x):\n    return x + 1\n", "def f(x):\n    return x + 2\n"
+    calls = [lambda: disagreements(original, mutant, "g", [[1]]),
+             lambda: find_killing_test(original, mutant, "g", [[1]]),
+             lambda: reference_outputs(original, "g", [(1,)]),
+             lambda: mutation_score([mutant], [CallTest("f", (1,), 2)], entry_point="g")]
+    for call in calls:  # before: [], None, [(False, 'error: ...')], a score of 1.0
+        with pytest.raises(ValueError, match="top-level function 'g'"):
+            call()
+    # bound in other ways, or under an `if`, the name counts
+    assert reference_outputs("f = lambda x: x * 3\n", "f", [(2,)]) == [(True, 6)]
+    assert reference_outputs("if True:\n    def f(x):\n        return -x\n", "f", [(2,)]) == [(True, -2)]
