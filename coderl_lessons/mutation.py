@@ -136,6 +136,9 @@ def mutants(
 
 def mutate_task(task: HumanEvalTask, seed: int = 0, max_mutants: int | None = None) -> list[Mutant]:
     """Mutants of a HumanEval task's canonical program: the prompt as given, the body mutated."""
+    from coderl_lessons.humaneval import check_task  # at call time, as the type hint's import
+
+    task = check_task(task)
     return mutants(
         task.program,
         seed=seed,

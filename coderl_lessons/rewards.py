@@ -255,7 +255,10 @@ def load_tests(tests: Any) -> tuple[Any, ...]:
     from coderl_lessons import execution  # imported here: only the adapters need test objects
 
     if isinstance(tests, (str, bytes, bytearray)):
-        tests = json.loads(tests)
+        try:
+            tests = json.loads(tests)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"tests given as text must be JSON ({error}); got {tests[:60]!r}") from None
     if isinstance(tests, Mapping):
         if not {"inputs", "outputs"} <= set(tests):
             raise ValueError(f"a dict of tests needs 'inputs' and 'outputs' (APPS format), got keys {sorted(tests)}")
@@ -263,6 +266,9 @@ def load_tests(tests: Any) -> tuple[Any, ...]:
         if len(inputs) != len(outputs):
             raise ValueError(f"{len(inputs)} inputs but {len(outputs)} outputs")
         if fn:
+            for args in inputs:  # each input is the list of one call's arguments
+                if isinstance(args, (str, bytes)) or not isinstance(args, Sequence):
+                    raise ValueError(f"with fn_name, each input must be a list of arguments, got {args!r:.60}")
             return tuple(execution.CallTest(fn, tuple(args), out) for args, out in zip(inputs, outputs))
         return tuple(execution.IOTest(stdin, out) for stdin, out in zip(inputs, outputs))
     if not isinstance(tests, Sequence):
@@ -317,6 +323,11 @@ def _score_texts(texts: Sequence[str], tests: Sequence[Any], reward: RewardFn, r
     return scores
 
 
+def _check_reward_fn(reward: object) -> None:
+    if not callable(reward):
+        raise TypeError(f"reward must be a function of a result, such as rewards.binary_reward, got {reward!r}")
+
+
 def make_trl_reward(
     tests_column: str = "tests",
     reward: RewardFn = binary_reward,
@@ -331,6 +342,7 @@ def make_trl_reward(
     conversations are scored on their last assistant message. The function is named after
     `reward` so that TRL logs it as `rewards/<name>/mean`.
     """
+    _check_reward_fn(reward)
 
     def reward_func(
         prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any = None, **kwargs: Any
@@ -363,4 +375,5 @@ def compute_score(
     ground_truth (here: the tests, as JSON text or an object; see `load_tests`) and extra_info. `reward` and
     `runner` are keyword-only, so verl's `custom_reward_function.reward_kwargs` can set them.
     """
+    _check_reward_fn(reward)
     return _score_texts([solution_str], [ground_truth], reward, runner)[0]

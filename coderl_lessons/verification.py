@@ -221,6 +221,9 @@ class Close:
     __slots__ = ("value", "rel_tol", "abs_tol")
 
     def __init__(self, value: Any, rel_tol: float = 1e-9, abs_tol: float = 1e-6) -> None:
+        for name, tol in (("rel_tol", rel_tol), ("abs_tol", abs_tol)):  # a bad one fails every comparison
+            if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
+                raise ValueError(f"Close's {name} must be a finite number >= 0, got {tol!r}")
         self.value, self.rel_tol, self.abs_tol = value, rel_tol, abs_tol
 
     def __eq__(self, other: Any) -> bool:
@@ -328,6 +331,9 @@ def seed_inputs(task: HumanEvalTask) -> list[tuple]:
     """A HumanEval task's seed inputs: its visible examples' arguments, then the literal arguments
     of HumanEval's ``check`` (see :func:`literal_calls`), each once. A task with neither (three
     checks draw random inputs in a loop) gets one input built from the signature's annotations."""
+    from coderl_lessons.humaneval import check_task
+
+    task = check_task(task)
     found: dict[str, tuple] = {}
     for test in task.visible_tests:
         found.setdefault(_key(test.args), test.args)
@@ -1130,7 +1136,9 @@ def _check_suite(suite: str) -> None:
 def humaneval_inputs(task: HumanEvalTask) -> int:
     """How many inputs HumanEval's check spells out as literal ``candidate(...)`` calls (a check
     that loops over random inputs counts as what it writes out, not what it draws)."""
-    return len(literal_calls(task.test))
+    from coderl_lessons.humaneval import check_task
+
+    return len(literal_calls(check_task(task).test))
 
 
 def false_pass_report(seed: int = 0, *, mutants_per_task: int = 10, inputs_per_task: int = 50,

@@ -242,3 +242,26 @@ def test_bad_input_is_a_value_error(envs):
         mt.rollout(mt.RepairPolicy(), envs[1], [])
     with pytest.raises(ValueError, match="environment"):
         mt.rollout(mt.RepairPolicy(), envs[1], list(envs[2].train_episodes))
+
+
+def test_arguments_in_the_wrong_place_get_errors_that_say_what_was_expected(envs):
+    env, policy = envs[1], mt.RepairPolicy()
+    episode = env.eval_episodes[0]
+    with pytest.raises(TypeError, match="env must be a RepairEnv"):
+        mt.train_agent(1)
+    with pytest.raises(TypeError, match="policy must be a RepairPolicy"):
+        mt.evaluate(env, policy)  # swapped
+    with pytest.raises(TypeError, match="episodes must be a list of Episode"):
+        mt.rollout(policy, env, episode)  # one episode, not a list
+    with pytest.raises(TypeError, match="toggled must be a set"):
+        env.feedback(episode, 0)
+    with pytest.raises(ValueError, match="candidate indices in 0..1"):
+        episode.program([5])  # used to be ignored: the buggy program came back
+    with pytest.raises(ValueError, match="group_size must be an int >= 2"):
+        mt.train_agent(env, group_size=1)  # used to run and learn nothing
+    with pytest.raises(TypeError, match="horizons must be a list"):
+        mt.success_vs_horizon(1)
+    with pytest.raises(ValueError, match="0 <= start < end"):
+        mt.Edit(2, 1, "pass\n", "drop", "a backwards edit")  # used to duplicate lines
+    with pytest.raises(TypeError, match="edits must be a list of Edit"):
+        mt.compose("a\n", mt.Edit(0, 1, "b\n", "op", "one edit, not a list"))

@@ -237,3 +237,8 @@ def test_bad_input(kwargs, message):
     source = kwargs.pop("source")
     with pytest.raises(ValueError, match=message):
         mutants(source, **kwargs)
+
+
+def test_a_task_id_where_a_task_is_expected_says_how_to_get_the_task():
+    with pytest.raises(TypeError, match=r"get_task\('HumanEval/0'\)"):
+        mutate_task("HumanEval/0")

@@ -445,3 +445,12 @@ def test_rewards_refuse_what_is_not_an_execution_result():
         assert "run_many" in str(caught.value)
         with pytest.raises(TypeError, match="got NoneType"):
             reward(None)
+
+
+def test_adapters_refuse_bad_tests_and_rewards_up_front():
+    with pytest.raises(TypeError, match="reward must be a function"):
+        make_trl_reward(reward="binary")  # used to fail only at the first scoring call
+    with pytest.raises(ValueError, match="must be JSON"):
+        load_tests("not json")
+    with pytest.raises(ValueError, match="each input must be a list of arguments"):
+        load_tests({"inputs": ["12"], "outputs": [3], "fn_name": "f"})  # used to become args ('1', '2')

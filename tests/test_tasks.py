@@ -104,3 +104,14 @@ def test_bad_which_and_level_are_rejected():
         ALL[0].tests("secret")
     with pytest.raises(ValueError, match="level"):
         tasks.random_task(random.Random(0), level=7)
+
+
+def test_draws_refuse_a_wrong_rng_and_impossible_counts():
+    with pytest.raises(TypeError, match="rng must be a random.Random"):
+        tasks.random_task(0)
+    with pytest.raises(ValueError, match="n_visible must be an int from 1 to 10"):
+        tasks.make_tasks(3, 0, n_visible=12)  # used to fail inside random.sample
+    with pytest.raises(ValueError, match="n_hidden must be an int from 1 to 60"):
+        tasks.random_task(random.Random(0), n_hidden=10**6)  # used to run for minutes
+    with pytest.raises(TypeError, match="levels must be a list"):
+        tasks.make_tasks(3, 0, levels=2)

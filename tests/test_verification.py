@@ -312,3 +312,10 @@ def test_a_misspelled_function_name_is_refused_not_answered():
     # bound in other ways, or under an `if`, the name counts
     assert reference_outputs("f = lambda x: x * 3\n", "f", [(2,)]) == [(True, 6)]
     assert reference_outputs("if True:\n    def f(x):\n        return -x\n", "f", [(2,)]) == [(True, -2)]
+
+
+def test_close_refuses_a_tolerance_that_would_fail_every_comparison():
+    for bad in (dict(rel_tol=-1), dict(abs_tol="1e-6"), dict(abs_tol=math.inf)):
+        with pytest.raises(ValueError, match="must be a finite number >= 0"):
+            Close(1.0, **bad)
+    assert Close(1.0) == 1.0000001 and Close(1.0) != 1.1
