@@ -321,6 +321,9 @@ def degraded(*facilities: str) -> Iterator[None]:
     "capabilities", "landlock", "rlimits", and "native" (the fork server's loop in C: without
     it, the same loop in Python). Results are cached separately per set of facilities.
     """
+    if not all(isinstance(name, str) for name in facilities):
+        raise TypeError(f"degraded takes facility names as separate arguments, e.g. degraded('netns', 'jail'), "
+                        f"got {facilities!r}")
     unknown = sorted(set(facilities) - set(sandbox.FACILITIES))
     if unknown:
         raise ValueError(f"unknown facilities {unknown}; expected some of {list(sandbox.FACILITIES)}")

@@ -66,6 +66,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import numbers
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -151,7 +152,7 @@ def _check_episodes(episodes: object) -> list:
 
 
 def _check_prob(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 

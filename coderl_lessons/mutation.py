@@ -101,8 +101,13 @@ def mutants(
     alone, which is how :func:`mutate_task` keeps a prompt's own statements.
     """
     chosen = _check_operators(operators)
-    if max_mutants is not None and max_mutants < 0:
-        raise ValueError(f"expected max_mutants >= 0 or None, got {max_mutants}")
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a program's text (str), got {type(source).__name__}")
+    for name, value, low in (("max_mutants", max_mutants, 0), ("seed", seed, None), ("first_line", first_line, 1)):
+        if value is None and name == "max_mutants":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+            raise ValueError(f"expected {name}{f' >= {low}' if low is not None else ''} (an int), got {value!r}")
     try:
         tree = ast.parse(source)
     except SyntaxError as error:

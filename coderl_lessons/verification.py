@@ -959,6 +959,8 @@ def mutation_score(mutants: Sequence[Mutant | str], tests: Sequence[Any], *, equ
     way on every machine, instead of by the ``timeout`` backstop.
     """
     sources = _sources(mutants, "mutant")
+    if isinstance(tests, (str, bytes, CallTest, CheckTest)) or not isinstance(tests, Iterable):
+        raise TypeError(f"tests must be a list of tests, got {type(tests).__name__}")
     tests = list(tests)
     if not tests:
         raise ValueError("a mutation score needs at least one test")

@@ -679,3 +679,9 @@ def test_check_correctness_many_and_call_tests_refuse_the_wrong_shapes():
     with pytest.raises(TypeError, match="numpy array"):
         CallTest("f", (1,), np.array([1, 2]))
     assert CallTest("f", (1,), np.int64(3)).expected == 3  # a numpy scalar compares as its value
+
+
+def test_degraded_takes_names_not_a_list():
+    with pytest.raises(TypeError, match="separate arguments"):
+        with ex.degraded(["netns"]):
+            pass

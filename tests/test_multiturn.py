@@ -265,3 +265,9 @@ def test_arguments_in_the_wrong_place_get_errors_that_say_what_was_expected(envs
         mt.Edit(2, 1, "pass\n", "drop", "a backwards edit")  # used to duplicate lines
     with pytest.raises(TypeError, match="edits must be a list of Edit"):
         mt.compose("a\n", mt.Edit(0, 1, "b\n", "op", "one edit, not a list"))
+
+
+def test_numpy_scalars_are_numbers_here_too():
+    import numpy as np
+
+    assert mt.zero_signal_probability(np.float32(0.5), 2, 8) == pytest.approx(0.75**8 + 0.25**8)

@@ -242,3 +242,11 @@ def test_bad_input(kwargs, message):
 def test_a_task_id_where_a_task_is_expected_says_how_to_get_the_task():
     with pytest.raises(TypeError, match=r"get_task\('HumanEval/0'\)"):
         mutate_task("HumanEval/0")
+
+
+def test_mutants_refuse_a_source_or_count_of_the_wrong_type():
+    with pytest.raises(TypeError, match="source must be a program's text"):
+        mutants(None)
+    for bad in ("3", 2.5, -1):
+        with pytest.raises(ValueError, match=r"max_mutants >= 0 \(an int\)"):
+            mutants("def f(x):\n    return x + 1\n", max_mutants=bad)

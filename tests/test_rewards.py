@@ -454,3 +454,8 @@ def test_adapters_refuse_bad_tests_and_rewards_up_front():
         load_tests("not json")
     with pytest.raises(ValueError, match="each input must be a list of arguments"):
         load_tests({"inputs": ["12"], "outputs": [3], "fn_name": "f"})  # used to become args ('1', '2')
+
+
+def test_pass_at_k_many_refuses_none():
+    with pytest.raises(TypeError, match="n must be an int or a list of ints"):
+        pass_at_k_many(None, [1, 2], 1)

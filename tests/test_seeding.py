@@ -32,3 +32,13 @@ def test_bad_seed_is_rejected(bad):
 def test_bad_thread_count_is_rejected():
     with pytest.raises(ValueError, match="threads"):
         seed_everything(0, threads=0)
+
+
+def test_a_seed_torch_cannot_take_is_refused_before_anything_is_seeded():
+    random.seed(5)
+    state = random.getstate()
+    with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*63\)"):
+        seed_everything(2**64)
+    assert random.getstate() == state  # Python's generator was not reseeded half-way
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        seed_everything(0, threads=True)
