@@ -84,11 +84,15 @@ def _probe_source(exercise: Exercise, cases: list, token: str) -> str:
         f"    func = __user_ns.get({exercise.entry_point!r})",
         "    if func is None:",
         f"        outcomes = [{{'status': 'error', 'error': 'NameError', 'message': 'the notebook defines no {exercise.entry_point}'}}] * len(cases)",
-        # The references live in the installed package: importing one is not an answer. (A wrapper
-        # around one is not caught here; the README tells instructors so.)
+        # The references live in the installed package: importing one, or calling the exercise's
+        # own, is not an answer (a determined disguise is not caught; the README says so).
         "    elif str(getattr(func, '__module__', '')).split('.')[0] == 'coderl_lessons':",
         f"        outcomes = [{{'status': 'error', 'error': 'ImportedFromCourse', 'message': "
         f"'{exercise.entry_point} comes from the course package (' + func.__module__ + '), not from this notebook'}}] * len(cases)",
+        f"    elif namespace['calls_reference'](func, {exercise.reference.__module__!r}, {exercise.reference.__qualname__!r}):",
+        f"        outcomes = [{{'status': 'error', 'error': 'CallsReference', 'message': "
+        f"'{exercise.entry_point} calls the reference answer ({exercise.reference.__module__}."
+        f"{exercise.reference.__qualname__}) of the course package'}}] * len(cases)",
         "    else:",
         f"        outcomes = namespace['run_cases'](func, cases, {exercise.time_limit!r}, {exercise.memory_mb!r}, "
         f"{exercise.own_generator!r})",

@@ -93,6 +93,50 @@ def describe_plain(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def calls_reference(func: Any, module: str, qualname: str, _depth: int = 0) -> bool:
+    """Does ``func`` call the function ``module.qualname`` (an exercise's reference)?
+
+    Looks at the names ``func``'s code uses (nested functions and lambdas included), as globals,
+    closure cells or attributes of a module it names, and follows the notebook's own helper
+    functions a few levels deep. A plain wrapper (``def f(x): return ref(x)``, or
+    ``m.ref(x)`` with ``m`` the module) is caught; a determined one (``getattr`` with a computed
+    name) is not. Identity by module and qualified name: nothing is imported here.
+    """
+    if _depth > 3:
+        return False
+    target = getattr(func, "func", func)  # functools.partial
+    if getattr(target, "__module__", None) == module and getattr(target, "__qualname__", None) == qualname:
+        return True
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return False
+    names, stack = set(), [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        names.update(current.co_freevars)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    seen = [getattr(target, "__globals__", {}).get(name) for name in names]
+    seen += [cell.cell_contents for cell in (getattr(target, "__closure__", None) or ()) if _filled(cell)]
+    for obj in seen:
+        if type(obj).__name__ == "module":
+            seen_in_module = [getattr(obj, name, None) for name in names]
+            if any(getattr(o, "__module__", None) == module and getattr(o, "__qualname__", None) == qualname
+                   for o in seen_in_module):
+                return True
+        elif callable(obj) and obj is not target and calls_reference(obj, module, qualname, _depth + 1):
+            return True
+    return False
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+        return True
+    except ValueError:  # an empty cell
+        return False
+
+
 def _first_line(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()
     return message[0][:300] if message else ""

@@ -71,6 +71,17 @@ def test_a_reference_imported_from_the_package_earns_nothing(tmp_path):
         assert "comes from the course package (coderl_lessons.exercises.ex00_warmup)" in records[exercise].detail
 
 
+def test_a_wrapper_around_the_reference_earns_nothing(tmp_path):
+    wrapped = submission(tmp_path, "wrapped.ipynb", [], {
+        "group_mean_std": "from coderl_lessons.exercises import ex00_warmup as course\n\n"
+                          "def group_mean_std(rewards):\n    return course.group_mean_std(list(rewards))",
+        "fraction_passed": GOOD_00_2})
+    records = by_exercise(grade_notebook(wrapped, FAST))
+    assert records["00.1"].points == 0 and records["00.1"].status == "error"
+    assert "calls the reference answer (coderl_lessons.exercises.ex00_warmup.group_mean_std)" in records["00.1"].detail
+    assert records["00.2"].status == "passed"  # an honest answer beside it is unaffected
+
+
 def test_early_exit_is_graded_on_what_finished(tmp_path):
     path = submission(tmp_path, "exit.ipynb", ["import os\nos._exit(0)"], {"group_mean_std": GOOD_00_1})
     records = by_exercise(grade_notebook(path, FAST))

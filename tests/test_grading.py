@@ -153,3 +153,23 @@ def test_every_exercise_is_well_formed():
 def test_html_report_escapes_and_summarises():
     html = check("00.1", lambda r: (0.0, 0.0))._repr_html_()
     assert "<table>" in html and "hidden randomised checks" in html and "&#10008;" in html
+
+
+def test_calls_reference_follows_wrappers_not_honest_code():
+    import functools
+
+    from coderl_lessons.exercises import ex00_warmup
+    from coderl_lessons.probe import calls_reference
+
+    module, name = group_mean_std.__module__, group_mean_std.__qualname__
+    namespace = {"ref": group_mean_std, "course": ex00_warmup}
+    exec("def direct(r):\n    return ref(r)\n"
+         "def through_module(r):\n    return course.group_mean_std(r)\n"
+         "def helper(r):\n    return ref(r)\n"
+         "def through_helper(r):\n    return (lambda: helper(r))()\n"
+         "def honest(r):\n    n = len(r)\n    return sum(r) / n, 0.0\n", namespace)
+    for caught in ("direct", "through_module", "through_helper"):
+        assert calls_reference(namespace[caught], module, name), caught
+    assert calls_reference(functools.partial(group_mean_std), module, name)
+    assert not calls_reference(namespace["honest"], module, name)
+    assert not calls_reference(fraction_passed, module, name)  # another exercise's reference
