@@ -88,8 +88,10 @@ def _probe_source(exercise: Exercise, cases: list, token: str) -> str:
         # own, is not an answer (a determined disguise is not caught; the README says so).
         "    elif str(getattr(func, '__module__', '')).split('.')[0] == 'coderl_lessons':",
         f"        outcomes = [{{'status': 'error', 'error': 'ImportedFromCourse', 'message': "
-        f"'{exercise.entry_point} comes from the course package (' + func.__module__ + '), not from this notebook'}}] * len(cases)",
-        f"    elif namespace['calls_reference'](func, {exercise.reference.__module__!r}, {exercise.reference.__qualname__!r}):",
+        f"'{exercise.entry_point} comes from the course package (' + func.__module__ + '), "
+        f"not from this notebook'}}] * len(cases)",
+        f"    elif namespace['calls_reference'](func, {exercise.reference.__module__!r}, "
+        f"{exercise.reference.__qualname__!r}):",
         f"        outcomes = [{{'status': 'error', 'error': 'CallsReference', 'message': "
         f"'{exercise.entry_point} calls the reference answer ({exercise.reference.__module__}."
         f"{exercise.reference.__qualname__}) of the course package'}}] * len(cases)",

@@ -223,7 +223,8 @@ def masked_mean(x: Tensor, mask: Tensor, dim: int | None = None) -> Tensor:
     x = _check_tensor(x, "x")
     mask = _check_mask(mask, x, "x")
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not -x.dim() <= dim < x.dim()):
-        raise ValueError(f"dim must be None or an int in [{-x.dim()}, {x.dim() - 1}] for x of shape {tuple(x.shape)}, got {dim!r}")
+        raise ValueError(f"dim must be None or an int in [{-x.dim()}, {x.dim() - 1}] for x of shape "
+                         f"{tuple(x.shape)}, got {dim!r}")
     total = torch.where(mask, x, torch.zeros_like(x))
     count = mask.to(x.dtype if x.is_floating_point() else torch.float32)
     if dim is None:
@@ -415,8 +416,9 @@ class GRPOConfig:
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.group_size is not None and (isinstance(self.group_size, bool) or not isinstance(self.group_size, int)):
             raise TypeError(f"group_size must be an int or None, got {self.group_size!r}")
-        if self.temperature is not None and (isinstance(self.temperature, bool) or not isinstance(self.temperature, numbers.Real)
-                                             or not self.temperature > 0):
+        temperature = self.temperature
+        if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
+                                        or not temperature > 0):
             raise ValueError(f"temperature must be a number > 0 or None, got {self.temperature!r}")
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")

@@ -118,7 +118,8 @@ def pass_at_k_many(n: int | Sequence[int] | np.ndarray, c: Sequence[int] | np.nd
 def _check_result(result: Any) -> Any:
     """``result`` if it reads like an ``ExecutionResult``; else a TypeError that says what to pass."""
     if not all(hasattr(result, name) for name in ("compiled", "loaded", "n_tests", "n_passed")):
-        hint = " (check_correctness's dict has only 'passed': use run_tests or run_many)" if isinstance(result, Mapping) else ""
+        hint = (" (check_correctness's dict has only 'passed': use run_tests or run_many)"
+                if isinstance(result, Mapping) else "")
         raise TypeError("result must be an ExecutionResult, as execution.run_tests and run_many return, "
                         f"got {type(result).__name__}{hint}")
     return result

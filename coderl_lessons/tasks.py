@@ -225,7 +225,8 @@ def make_task(template: Template, constants: tuple[int, ...], rng: random.Random
     _check_draw(rng, n_visible, n_hidden)
     if not isinstance(template, Template):
         raise TypeError(f"template must be one of TEMPLATES, got {type(template).__name__}")
-    if not isinstance(constants, tuple) or len(constants) != len(template.constants) or any(c not in r for c, r in zip(constants, template.constants)):
+    if not isinstance(constants, tuple) or len(constants) != len(template.constants) \
+            or any(c not in r for c, r in zip(constants, template.constants)):
         raise ValueError(f"template {template.name!r} takes constants from {template.constants}, got {constants!r}")
     fn = template.semantics(*constants)
     visible, hidden = _inputs(template.arg_kind, rng, n_visible, n_hidden)

@@ -1538,12 +1538,12 @@ def spells_out_visible_tests(source: str, fn: str, visible: Sequence[Sequence]) 
     (its docstring excluded). The literal values are those of every constant, every negative number
     (``-3`` spells -3, and its constant 3), and every list/tuple/set/dict display made only of
     literals (and each literal inside it); ``set()``, and ``1+2j`` as a whole, which
-    ``ast.literal_eval`` also accepts, do not count. They are compared by type and value: ``1``, ``1.0`` and ``True`` differ,
-    a list and a tuple differ. The program is flagged when there is at least one visible test and
-    every one is spelled out: the fingerprint of a lookup table of the examples (``if x == 3: return 7``,
-    ``{3: 7}[x]``). It is a static, syntactic check: an honest base case spells out one example,
-    not all of them, and a program that computes its table (``3 + 0``) evades it, which is why
-    hidden tests still matter.
+    ``ast.literal_eval`` also accepts, do not count. They are compared by type and value: ``1``,
+    ``1.0`` and ``True`` differ, a list and a tuple differ. The program is flagged when there is at
+    least one visible test and every one is spelled out: the fingerprint of a lookup table of the
+    examples (``if x == 3: return 7``, ``{3: 7}[x]``). It is a static, syntactic check: an honest
+    base case spells out one example, not all of them, and a program that computes its table
+    (``3 + 0``) evades it, which is why hidden tests still matter.
     """
     _check_names(fn)
     if not isinstance(source, str):
