@@ -69,6 +69,7 @@ import math
 import numbers
 import random
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
@@ -276,7 +277,7 @@ def blind_success_bound(k: int, n_candidates: int) -> float:
     """
     _check_int(k, "k", 0)
     _check_int(n_candidates, "n_candidates", k)
-    return 1.0 / math.comb(n_candidates, k)
+    return float(Fraction(1, math.comb(n_candidates, k)))  # exact, then rounded: no overflow for a huge C
 
 
 # =============================================================================================
@@ -805,6 +806,8 @@ def trial_and_error_policy(undo_unchanged: bool = True, margin: float = 5.0) -> 
     written with the same features the learner gets, so its success rate is a reference for what
     this feedback can buy, not a bound.
     """
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not 0 < margin < math.inf:
+        raise ValueError(f"margin must be a positive number, got {margin!r}")
     w = torch.zeros(len(HISTORY_FEATURES), len(CONTEXT_FEATURES))
     h, c = HISTORY_FEATURES.index, CONTEXT_FEATURES.index
     w[h("submit"), c("tests pass")] = 4 * margin
@@ -858,6 +861,8 @@ def rollout(policy: RepairPolicy, env: RepairEnv, episodes: Sequence[Episode], *
     """
     _check_kind(policy, RepairPolicy, "policy", "RepairPolicy(), or a trained one")
     _check_kind(env, RepairEnv, "env", "RepairEnv(k)")
+    if generator is not None:
+        _check_kind(generator, torch.Generator, "generator", "torch.Generator().manual_seed(seed), or None")
     episodes = _check_episodes(episodes)
     if reward not in ("outcome", "progress"):
         raise ValueError(f"reward must be 'outcome' or 'progress', got {reward!r}")

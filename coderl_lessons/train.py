@@ -263,6 +263,12 @@ def rollout(policy: Policy, tasks: Sequence[Task], config: TrainConfig, generato
 
 def zero_variance_groups(rewards: torch.Tensor, group_size: int) -> torch.Tensor:
     """One bool per group: True when all its rewards are equal (zero advantage, no gradient)."""
+    if not isinstance(rewards, torch.Tensor) or rewards.dim() != 1:
+        raise ValueError(f"rewards must be a 1-D tensor, got {type(rewards).__name__}")
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1 \
+            or rewards.numel() % group_size:
+        raise ValueError(f"group_size must be a positive int that divides the {rewards.numel()} rewards, "
+                         f"got {group_size!r}")
     grouped = rewards.view(-1, group_size)
     return (grouped == grouped[:, :1]).all(dim=1)
 

@@ -271,3 +271,10 @@ def test_numpy_scalars_are_numbers_here_too():
     import numpy as np
 
     assert mt.zero_signal_probability(np.float32(0.5), 2, 8) == pytest.approx(0.75**8 + 0.25**8)
+
+
+def test_edge_arguments_that_used_to_crash():
+    assert mt.blind_success_bound(500, 10**4) == 0.0  # was an OverflowError: 1 / a 700-digit int
+    assert mt.blind_success_bound(2, 4) == pytest.approx(1 / 6)
+    with pytest.raises(ValueError, match="margin must be a positive number"):
+        mt.trial_and_error_policy(margin="5")

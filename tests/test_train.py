@@ -143,3 +143,9 @@ def test_configs_and_train_refuse_bad_input_with_a_clear_message():
         train.training_tasks(grpo.preset("dapo"))
     with pytest.raises(ValueError, match="seed must be an int"):
         train.train(train.make_config(), seed=None)
+
+
+def test_zero_variance_groups_needs_whole_groups():
+    with pytest.raises(ValueError, match="divides the 6 rewards"):
+        train.zero_variance_groups(torch.ones(6), 4)
+    assert train.zero_variance_groups(torch.tensor([1.0, 1.0, 0.0, 1.0]), 2).tolist() == [True, False]
