@@ -14,7 +14,7 @@
 4. fork + exit of a process holding 0, 8 and 16 MiB more of written memory: the cost of each
    4 KiB page a fork copies the page-table entry of (the fork server holds about 7.5 MiB).
 
-Linux only (it reads /proc, and parts 3 and 4 fork). See benchmarks/README.md for results.
+Linux only (it reads /proc, and parts 3 and 4 fork). See benchmarks/HISTORY.md for results.
 """
 
 from __future__ import annotations

