@@ -124,13 +124,14 @@ def judge(exercise: Exercise, cases: Sequence[Case], n_visible: int, outcomes: S
     if len(outcomes) != len(cases):
         outcomes = list(outcomes)[: len(cases)]
         outcomes += [{"status": "error", "error": "", "message": "no result for this check"}] * (len(cases) - len(outcomes))
-    expected = reference_outputs(exercise, cases)
+    # Where many answers are right (``verify`` judges each answer), the reference's is only one of
+    # them: it is neither compared with nor shown as "expected" (it would read as the only answer,
+    # and give it away), so it is not computed.
+    expected = reference_outputs(exercise, cases) if exercise.verify is None else [None] * len(cases)
     lines = []
     for index, (case, outcome, want) in enumerate(zip(cases, outcomes, expected)):
         visible = index < n_visible
         name = (case.label or exercise.describe_args(case)) if visible else (case.label or "random case")
-        # Where many answers are right (``verify``), the reference's is one of them: showing it
-        # as "expected" would read as the only answer, and would give it away.
         shown = "" if exercise.verify is not None else describe_plain(want)
         if not isinstance(outcome, dict):
             outcome = {"status": "error", "message": "malformed result"}

@@ -58,6 +58,12 @@ def _check_tensor(x: object, name: str, ndim: int | None = None) -> Tensor:
     return x
 
 
+def _check_real(value: object, name: str) -> None:
+    """A TypeError unless ``value`` is a real number (a bool, a str from a config file or None is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+
+
 def _check_same_shape(x: Tensor, name: str, like: Tensor, like_name: str) -> None:
     if x.shape != like.shape:
         raise ValueError(
@@ -153,8 +159,7 @@ def group_advantages(rewards: Tensor, group_size: int, scale: str = "group", eps
         )
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a number, got {eps!r} ({type(eps).__name__})")
+    _check_real(eps, "eps")
     if scale != "none" and not eps > 0:
         raise ValueError(f"eps must be > 0 when dividing by a std (scale={scale!r}), got {eps!r}")
     if not rewards.is_floating_point():
@@ -322,8 +327,7 @@ def policy_loss(
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
     for name, value in (("eps_low", eps_low), ("eps_high", eps_high), ("beta", beta)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+        _check_real(value, name)
     if not (0.0 <= eps_low < 1.0) or not (eps_high >= 0.0) or not math.isfinite(eps_high):
         raise ValueError(f"need 0 <= eps_low < 1 and finite eps_high >= 0, got eps_low={eps_low}, eps_high={eps_high}")
     if not (beta >= 0.0) or not math.isfinite(beta):
@@ -405,21 +409,19 @@ class GRPOConfig:
     source: str
 
     def __post_init__(self) -> None:
-        for name in ("eps_low", "eps_high", "beta", "entropy_coef"):  # a str from a config file, say
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value!r}")
+        for name in ("eps_low", "eps_high", "beta", "entropy_coef"):
+            _check_real(getattr(self, name), name)
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
         for name in ("mask_truncated", "dynamic_sampling"):  # 'no' would be truthy: switched on
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.group_size is not None and (isinstance(self.group_size, bool) or not isinstance(self.group_size, int)):
             raise TypeError(f"group_size must be an int or None, got {self.group_size!r}")
-        temperature = self.temperature
-        if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
-                                        or not temperature > 0):
-            raise ValueError(f"temperature must be a number > 0 or None, got {self.temperature!r}")
+        if self.temperature is not None:
+            _check_real(self.temperature, "temperature")
+            if not self.temperature > 0:
+                raise ValueError(f"temperature must be > 0 or None, got {self.temperature!r}")
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
         if self.scale not in SCALES:

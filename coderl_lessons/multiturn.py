@@ -698,8 +698,7 @@ class RepairEnv:
         return [self._feedback[key] for key in keys]
 
     def feedback(self, episode: Episode, toggled: Iterable[int] = ()) -> Feedback:
-        _check_kind(episode, Episode, "episode", "from env.train_episodes or env.eval_episodes")
-        return self.feedback_many([(episode, episode.toggled_set(toggled))])[0]
+        return self.feedback_many([(episode, toggled)])[0]  # which checks the episode and toggled set
 
 
 def edit_effects(env: RepairEnv, episodes: Sequence[Episode] | None = None) -> dict[str, dict[str, int]]:

@@ -211,9 +211,12 @@ def _inputs(arg_kind: ArgKind, rng: random.Random, n_visible: int, n_hidden: int
 MAX_VISIBLE, MAX_HIDDEN = 10, 60
 
 
-def _check_draw(rng: object, n_visible: object = 1, n_hidden: object = 1) -> None:
+def _check_rng(rng: object) -> None:
     if not isinstance(rng, random.Random):
         raise TypeError(f"rng must be a random.Random (e.g. random.Random(0)), got {type(rng).__name__}")
+
+
+def _check_counts(n_visible: object, n_hidden: object) -> None:
     for name, value, most in (("n_visible", n_visible, MAX_VISIBLE), ("n_hidden", n_hidden, MAX_HIDDEN)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
             raise ValueError(f"{name} must be an int from 1 to {most}, got {value!r}")
@@ -222,7 +225,8 @@ def _check_draw(rng: object, n_visible: object = 1, n_hidden: object = 1) -> Non
 def make_task(template: Template, constants: tuple[int, ...], rng: random.Random, n_visible: int = 2,
               n_hidden: int = 6) -> Task:
     """The task of ``template`` with ``constants``; its test inputs are drawn with ``rng``."""
-    _check_draw(rng, n_visible, n_hidden)
+    _check_rng(rng)
+    _check_counts(n_visible, n_hidden)
     if not isinstance(template, Template):
         raise TypeError(f"template must be one of TEMPLATES, got {type(template).__name__}")
     if not isinstance(constants, tuple) or len(constants) != len(template.constants) \
@@ -243,7 +247,7 @@ def make_task(template: Template, constants: tuple[int, ...], rng: random.Random
 
 
 def _draw(rng: random.Random, level: int | None) -> tuple[Template, tuple[int, ...]]:
-    _check_draw(rng)
+    _check_rng(rng)
     if level is not None and level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS} or None, got {level!r}")
     template = rng.choice([t for t in TEMPLATES if level is None or t.level == level])
@@ -283,7 +287,7 @@ def make_tasks(n: int, seed: int, *, levels: Sequence[int] = LEVELS, n_visible: 
         raise TypeError(f"levels must be a list of levels, e.g. [1, 2], got {levels!r}")
     if not levels or any(level not in LEVELS for level in levels):
         raise ValueError(f"levels must be a non-empty subset of {LEVELS}, got {levels!r}")
-    _check_draw(random.Random(), n_visible, n_hidden)
+    _check_counts(n_visible, n_hidden)
     for level in levels:
         size = sum(_count(t) for t in TEMPLATES if t.level == level)
         if n > 2 * size * len(levels) // 3:  # keeps redrawing cheap: at most 2/3 of each level used

@@ -27,7 +27,6 @@ import dataclasses
 import functools
 import json
 import math
-import numbers
 import random
 import time
 from dataclasses import dataclass
@@ -100,11 +99,9 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         for name in ("temperature", "lr", "pretrain_keep"):  # a str from a config file, say
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value!r}")
+            grpo._check_real(getattr(self, name), name)  # noqa: SLF001 - one check for both configs
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
         if not 0.0 <= self.pretrain_keep <= 1.0:
             raise ValueError(f"pretrain_keep must be a probability in [0, 1], got {self.pretrain_keep}")
         if isinstance(self.task_seed, bool) or not isinstance(self.task_seed, int):
@@ -400,9 +397,9 @@ def train(config: TrainConfig, seed: int = 0, *, device: torch.device | str | No
     restored afterwards.
     """
     _check_config(config)
-    for name, value in (("seed", seed), ("threads", threads)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "threads" else 0):
-            raise ValueError(f"{name} must be an int{' >= 1' if name == 'threads' else ' >= 0'}, got {value!r}")
+    for name, value, low in (("seed", seed, 0), ("threads", threads, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     start = time.perf_counter()
     with fixed_threads(threads):
         device = pick_device(device)

@@ -42,13 +42,11 @@ import functools
 import math
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from coderl_lessons.execution import CallTest, CheckTest, ExecutionResult, run_many
+from coderl_lessons.humaneval import HumanEvalTask, check_task, load_humaneval
 from coderl_lessons.mutation import Mutant, mutate_task
-
-if TYPE_CHECKING:
-    from coderl_lessons.humaneval import HumanEvalTask
 
 __all__ = [
     "Close", "literal_calls", "seed_inputs", "mutate_inputs", "reference_outputs", "DifferentialSuite",
@@ -331,8 +329,6 @@ def seed_inputs(task: HumanEvalTask) -> list[tuple]:
     """A HumanEval task's seed inputs: its visible examples' arguments, then the literal arguments
     of HumanEval's ``check`` (see :func:`literal_calls`), each once. A task with neither (three
     checks draw random inputs in a loop) gets one input built from the signature's annotations."""
-    from coderl_lessons.humaneval import check_task
-
     task = check_task(task)
     found: dict[str, tuple] = {}
     for test in task.visible_tests:
@@ -846,8 +842,6 @@ def differential_suites(tasks: Sequence[HumanEvalTask], n_inputs: int = 100, see
 
 
 def _check_tasks(tasks: Any) -> list:
-    from coderl_lessons.humaneval import HumanEvalTask
-
     if isinstance(tasks, HumanEvalTask):
         return [tasks]
     if isinstance(tasks, (str, bytes)) or not isinstance(tasks, Iterable):
@@ -1138,8 +1132,6 @@ def _check_suite(suite: str) -> None:
 def humaneval_inputs(task: HumanEvalTask) -> int:
     """How many inputs HumanEval's check spells out as literal ``candidate(...)`` calls (a check
     that loops over random inputs counts as what it writes out, not what it draws)."""
-    from coderl_lessons.humaneval import check_task
-
     return len(literal_calls(check_task(task).test))
 
 
@@ -1157,8 +1149,6 @@ def false_pass_report(seed: int = 0, *, mutants_per_task: int = 10, inputs_per_t
     that suite plus :data:`STEP_SLACK` (see :func:`bounded_program`): a mutant that loops forever
     fails the same way on every machine. Deterministic for a seed.
     """
-    from coderl_lessons.humaneval import load_humaneval
-
     _check_seed(seed)
     _check_count("mutants_per_task", mutants_per_task, 1)
     _check_count("inputs_per_task", inputs_per_task, 0)
@@ -1455,11 +1445,12 @@ def _defines(program: str, fn: str) -> bool:
     statements = list(tree.body)
     while statements:  # the module's statements, and those nested in if/try/with/loops at its top
         node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == fn:
+                return True
+            continue  # what it defines inside is not top level
         for field in ("body", "orelse", "finalbody", "handlers"):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                statements.extend(getattr(node, field, []) or [])
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == fn:
-            return True
+            statements.extend(getattr(node, field, []) or [])
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == fn for a in node.names):
             return True
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
