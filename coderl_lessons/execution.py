@@ -42,6 +42,7 @@ import atexit
 import collections
 import contextlib
 import hashlib
+import itertools
 import json
 import marshal
 import math
@@ -286,7 +287,8 @@ def protections() -> dict[str, bool]:
 
 def fork_server_loop() -> str:
     """"C" where the fork server runs its compiled loop (``coderl_lessons/_forkserver.c``: built
-    at install on Linux, used with a PID namespace), else "Python": the same steps, slower."""
+    at install on Linux, used with a PID namespace), else "Python": the same steps, slower;
+    "none" where runs are spawned, not forked (no ``os.fork``, or ``degraded("fork")``)."""
     with _LOCK:
         return _pool(1).workers[0].loop
 
@@ -318,8 +320,10 @@ def degraded(*facilities: str) -> Iterator[None]:
 
     To see what each protection does, and to test that the runner still works where one is
     missing. Names: "netns", "ipcns", "mountns", "userns", "jail", "pidns", "setuid",
-    "capabilities", "landlock", "rlimits", and "native" (the fork server's loop in C: without
-    it, the same loop in Python). Results are cached separately per set of facilities.
+    "capabilities", "landlock", "rlimits", "native" (the fork server's loop in C: without
+    it, the same loop in Python), and "fork" (each run is then a fresh interpreter started with
+    ``subprocess``, as on Windows, with the protections that allows: see ``protections()``).
+    Results are cached separately per set of facilities.
     """
     if not all(isinstance(name, str) for name in facilities):
         raise TypeError(f"degraded takes facility names as separate arguments, e.g. degraded('netns', 'jail'), "
@@ -330,7 +334,7 @@ def degraded(*facilities: str) -> Iterator[None]:
     global _POOL
     with _LOCK:
         saved = _pool_or_none()
-        _POOL = _Pool(frozenset(facilities))
+        _POOL = _new_pool(frozenset(facilities))
     try:
         yield
     finally:
@@ -563,41 +567,34 @@ def _default_workers() -> int:
 # ---------------------------------------------------------------------------------------------
 
 _SANDBOX_FILE = os.path.abspath(sandbox.__file__)
-_LOADER = (
-    "import importlib.util, sys\n"
-    "spec = importlib.util.spec_from_file_location('coderl_sandbox', sys.argv[1])\n"
-    "module = importlib.util.module_from_spec(spec)\n"
-    "sys.modules['coderl_sandbox'] = module\n"
-    "spec.loader.exec_module(module)\n"
-    "module.worker_main(sys.argv[2:])\n"
-)
 
 
 class _Worker:
     """One judge process and the jobs sent to it, in order (at most two in flight)."""
 
-    def __init__(self, disabled: frozenset[str], cpu: int | None) -> None:
+    def __init__(self, disabled: frozenset[str], cpu: int | None, blocking: bool = False) -> None:
         self.workdir = tempfile.mkdtemp(prefix="coderl-sandbox-")
         self.cpu = cpu
         # -I: no PYTHON* variables, no user site, no cwd on sys.path. Nothing inherited from our
         # environment; LD_BIND_NOW makes the dynamic linker resolve every symbol once, in the judge,
         # instead of lazily in each run (a run would copy the page of each symbol it resolves).
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _LOADER, _SANDBOX_FILE, self.workdir, ",".join(sorted(disabled)),
+            [sys.executable, "-I", "-c", sandbox.LOADER, _SANDBOX_FILE, self.workdir, ",".join(sorted(disabled)),
              "" if cpu is None else str(cpu)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"LD_BIND_NOW": "1"}, cwd="/", close_fds=True,
             start_new_session=True,
         )
         self.reads = self.process.stdout.fileno()  # type: ignore[union-attr]
         self.writes = self.process.stdin.fileno()  # type: ignore[union-attr]
-        os.set_blocking(self.writes, False)
-        os.set_blocking(self.reads, False)
+        if not blocking:  # served by _Pool's select loop; _ThreadedPool reads and writes from a thread
+            os.set_blocking(self.writes, False)
+            os.set_blocking(self.reads, False)
         self.inbox = bytearray()
         self.outbox = bytearray()
         self.pending: collections.deque[tuple[int, int, float]] = collections.deque()  # (id, index, budget)
         self.head_since = time.monotonic()
         self.protections: dict[str, bool] = {}
-        self.loop = ""  # the fork server's loop: "C" or "Python" (see fork_server_loop)
+        self.loop = ""  # the fork server's loop: "C", "Python", or "none" (see fork_server_loop)
 
     def wait_ready(self, seconds: float = 60.0) -> None:
         give_up = time.monotonic() + seconds
@@ -612,6 +609,26 @@ class _Worker:
                     self.hello(message)
             if self.process.poll() is not None and not self.protections:
                 raise RuntimeError(f"a sandbox worker exited at start (status {self.process.returncode})")
+
+    def call(self, job_id: int, payload: tuple, budget: float) -> tuple | None:
+        """Send one job and wait for its result record (blocking: _ThreadedPool's way); None if
+        the judge died or stayed silent past ``budget`` seconds (it is then killed)."""
+        watchdog = threading.Timer(budget, self.process.kill)
+        watchdog.start()
+        try:
+            sandbox.write_all(self.writes, sandbox.frame(marshal.dumps(("job", job_id, *payload))))
+            reader = sandbox.FrameReader(self.reads)
+            while True:
+                message = reader.read()
+                if message is None:
+                    return None
+                decoded = marshal.loads(message)
+                if decoded[0] == "result" and decoded[1] == job_id:
+                    return decoded[2:]
+        except OSError:  # the judge is gone
+            return None
+        finally:
+            watchdog.cancel()
 
     def hello(self, message: tuple) -> None:
         """The judge's first message: ("hello", protections, pid, fork server loop)."""
@@ -695,8 +712,6 @@ class _Pool:
     """
 
     def __init__(self, disabled: frozenset[str] = frozenset()) -> None:
-        if not hasattr(os, "fork"):
-            raise NotImplementedError("the sandboxed runner needs a POSIX system (os.fork)")
         self.pid = os.getpid()
         self.disabled = disabled
         try:
@@ -814,22 +829,114 @@ class _Pool:
         self.workers, self.spares = [], {}
 
 
+class _ThreadedPool:
+    """The pool where runs are spawned, not forked (no ``os.fork``: Windows; or ``degraded("fork")``).
+
+    The same judges, one per core, each served by a thread of this process that sends it one job
+    at a time and waits for the result: Windows cannot ``select`` on a pipe, and a spawned run
+    takes tens of milliseconds to start, which dwarfs what pipelining would save. A judge whose
+    job outlives its budget is killed and replaced, its job recorded as crashed.
+    """
+
+    def __init__(self, disabled: frozenset[str] = frozenset()) -> None:
+        self.pid = os.getpid()
+        self.disabled = disabled
+        self.workers: list[_Worker] = []
+        self.ids = itertools.count(1)
+
+    def _start(self) -> _Worker:
+        worker = _Worker(self.disabled, None, blocking=True)
+        watchdog = threading.Timer(60.0, worker.process.kill)  # its hello follows a probe run: seconds at most
+        watchdog.start()
+        try:
+            message = sandbox.FrameReader(worker.reads).read()
+        except OSError:
+            message = None
+        finally:
+            watchdog.cancel()
+        if message is None:
+            worker.kill()
+            raise RuntimeError(f"a sandbox worker did not start (status {worker.process.poll()})")
+        worker.hello(marshal.loads(message))
+        return worker
+
+    def grow(self, size: int) -> None:
+        while len(self.workers) < size:
+            self.workers.append(self._start())
+
+    def run(self, payloads: list[tuple], budgets: list[float], size: int) -> list[tuple]:
+        """Each payload's result record, in order."""
+        self.grow(size)
+        records: list[tuple | None] = [None] * len(payloads)
+        jobs = collections.deque(range(len(payloads)))
+        failures: list[BaseException] = []
+
+        def serve(slot: int) -> None:
+            try:
+                while jobs:
+                    try:
+                        index = jobs.popleft()
+                    except IndexError:
+                        return
+                    record = self.workers[slot].call(next(self.ids), payloads[index], budgets[index])
+                    if record is None:  # the judge died or hung: the job is a crash, the judge replaced
+                        not_run = [("not_run", None, None, None, 0.0)] * len(payloads[index][1])
+                        record = ("crashed", "WorkerDied", "the sandbox worker died or stopped answering", 0.0,
+                                  not_run)
+                        self.workers[slot].kill()
+                        if failures:  # stopping: no new judge
+                            return
+                        self.workers[slot] = self._start()
+                    records[index] = record
+            except BaseException as error:  # noqa: BLE001 - raised in the caller's thread below
+                failures.append(error)
+                jobs.clear()
+
+        threads = [threading.Thread(target=serve, args=(slot,), daemon=True) for slot in range(size)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.1)  # in short waits, so that Ctrl-C reaches us
+        except BaseException as error:
+            failures.append(error)
+            jobs.clear()
+            self.close()
+            raise
+        if failures:
+            self.close()
+            raise failures[0]
+        return records  # type: ignore[return-value]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.kill()
+        self.workers = []
+
+
+def _new_pool(disabled: frozenset[str] = frozenset()) -> _Pool | _ThreadedPool:
+    if "fork" in disabled or not hasattr(os, "fork"):
+        return _ThreadedPool(disabled)
+    return _Pool(disabled)
+
+
 _LOCK = threading.RLock()
 _CACHE = _Cache()
-_POOL: _Pool | None = None
+_POOL: _Pool | _ThreadedPool | None = None
 
 
-def _pool_or_none() -> _Pool | None:
+def _pool_or_none() -> _Pool | _ThreadedPool | None:
     global _POOL
     if _POOL is not None and _POOL.pid != os.getpid():
         _POOL = None  # we are a fork of the process that owns those workers: leave them alone
     return _POOL
 
 
-def _pool(size: int) -> _Pool:
+def _pool(size: int) -> _Pool | _ThreadedPool:
     global _POOL
     if _pool_or_none() is None:
-        _POOL = _Pool()
+        _POOL = _new_pool()
     _POOL.grow(size)  # type: ignore[union-attr]
     return _POOL  # type: ignore[return-value]
 

