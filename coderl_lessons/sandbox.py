@@ -2246,11 +2246,15 @@ class SpawnedRun(Run):
         self.replies: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self.requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.directory = tempfile.mkdtemp(dir=judge.runs)
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", LOADER, os.path.abspath(__file__), "run"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.directory, env={},
-            close_fds=True, start_new_session=not _WINDOWS, creationflags=_CREATE_NO_WINDOW if _WINDOWS else 0,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-c", LOADER, os.path.abspath(__file__), "run"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.directory, env={},
+                close_fds=True, start_new_session=not _WINDOWS, creationflags=_CREATE_NO_WINDOW if _WINDOWS else 0,
+            )
+        except OSError:  # the judge reports it as an internal error
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
         self.job = judge.job(limits[1], self.process)  # before the program is sent: it never runs outside
         self.readers = [threading.Thread(target=self._read_replies, daemon=True),
                         threading.Thread(target=self._read_output, daemon=True)]

@@ -445,7 +445,7 @@ def test_without_facilities_the_runner_still_works_and_says_so():
             pass
 
 
-@pytest.mark.parametrize("facilities", [(), ("native",)], ids=["default-loop", "python-loop"])
+@pytest.mark.parametrize("facilities", [(), ("native",), ("fork",)], ids=["default-loop", "python-loop", "spawned"])
 def test_a_load_error_is_reported_while_a_big_batch_of_calls_is_still_being_sent(facilities):
     """The run fails to load and exits with most of its 1 MB batch unread: the judge's send
     fails first, and the run's load_error, already in the socket, must still be read."""
