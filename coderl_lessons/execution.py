@@ -567,6 +567,9 @@ def _default_workers() -> int:
 # ---------------------------------------------------------------------------------------------
 
 _SANDBOX_FILE = os.path.abspath(sandbox.__file__)
+_WINDOWS_GROUP = 0x00000200 | 0x08000000  # CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW
+#: A judge's whole environment. Windows: SystemRoot too, which its runs need (see sandbox._run_interpreter).
+_JUDGE_ENVIRONMENT = {"LD_BIND_NOW": "1", **{k: os.environ[k] for k in ("SYSTEMROOT",) if k in os.environ}}
 
 
 class _Worker:
@@ -581,8 +584,9 @@ class _Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", sandbox.LOADER, _SANDBOX_FILE, self.workdir, ",".join(sorted(disabled)),
              "" if cpu is None else str(cpu)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"LD_BIND_NOW": "1"}, cwd="/", close_fds=True,
-            start_new_session=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_JUDGE_ENVIRONMENT, cwd="/", close_fds=True,
+            start_new_session=True,  # Windows: a process group and no console of its own, so a Ctrl-C is ours alone
+            creationflags=_WINDOWS_GROUP if sys.platform == "win32" else 0,
         )
         self.reads = self.process.stdout.fileno()  # type: ignore[union-attr]
         self.writes = self.process.stdin.fileno()  # type: ignore[union-attr]
@@ -594,6 +598,7 @@ class _Worker:
         self.pending: collections.deque[tuple[int, int, float]] = collections.deque()  # (id, index, budget)
         self.head_since = time.monotonic()
         self.protections: dict[str, bool] = {}
+        self.dead = False  # killed by _ThreadedPool's watchdog
         self.loop = ""  # the fork server's loop: "C", "Python", or "none" (see fork_server_loop)
 
     def wait_ready(self, seconds: float = 60.0) -> None:
@@ -612,8 +617,9 @@ class _Worker:
 
     def call(self, job_id: int, payload: tuple, budget: float) -> tuple | None:
         """Send one job and wait for its result record (blocking: _ThreadedPool's way); None if
-        the judge died or stayed silent past ``budget`` seconds (it is then killed)."""
-        watchdog = threading.Timer(budget, self.process.kill)
+        the judge died or stayed silent past ``budget`` seconds (it is then killed; if that
+        happens as its answer comes, the answer stands and ``dead`` says the judge is gone)."""
+        watchdog = threading.Timer(budget, self._overdue)
         watchdog.start()
         try:
             sandbox.write_all(self.writes, sandbox.frame(marshal.dumps(("job", job_id, *payload))))
@@ -629,6 +635,10 @@ class _Worker:
             return None
         finally:
             watchdog.cancel()
+
+    def _overdue(self) -> None:
+        self.dead = True
+        self.process.kill()
 
     def hello(self, message: tuple) -> None:
         """The judge's first message: ("hello", protections, pid, fork server loop)."""
@@ -844,25 +854,32 @@ class _ThreadedPool:
         self.workers: list[_Worker] = []
         self.ids = itertools.count(1)
 
-    def _start(self) -> _Worker:
-        worker = _Worker(self.disabled, None, blocking=True)
-        watchdog = threading.Timer(60.0, worker.process.kill)  # its hello follows a probe run: seconds at most
-        watchdog.start()
+    def _start(self, count: int = 1) -> list[_Worker]:
+        """``count`` judges, started together, once each has said hello (after its probe run)."""
+        fresh: list[_Worker] = []
         try:
-            message = sandbox.FrameReader(worker.reads).read()
-        except OSError:
-            message = None
-        finally:
-            watchdog.cancel()
-        if message is None:
-            worker.kill()
-            raise RuntimeError(f"a sandbox worker did not start (status {worker.process.poll()})")
-        worker.hello(marshal.loads(message))
-        return worker
+            fresh += [_Worker(self.disabled, None, blocking=True) for _ in range(count)]
+            for worker in fresh:
+                watchdog = threading.Timer(60.0, worker.process.kill)
+                watchdog.start()
+                try:
+                    message = sandbox.FrameReader(worker.reads).read()
+                except OSError:
+                    message = None
+                finally:
+                    watchdog.cancel()
+                if message is None:
+                    raise RuntimeError(f"a sandbox worker did not start (status {worker.process.poll()})")
+                worker.hello(marshal.loads(message))
+        except BaseException:
+            for worker in fresh:
+                worker.kill()
+            raise
+        return fresh
 
     def grow(self, size: int) -> None:
-        while len(self.workers) < size:
-            self.workers.append(self._start())
+        if len(self.workers) < size:
+            self.workers += self._start(size - len(self.workers))
 
     def run(self, payloads: list[tuple], budgets: list[float], size: int) -> list[tuple]:
         """Each payload's result record, in order."""
@@ -878,16 +895,18 @@ class _ThreadedPool:
                         index = jobs.popleft()
                     except IndexError:
                         return
-                    record = self.workers[slot].call(next(self.ids), payloads[index], budgets[index])
-                    if record is None:  # the judge died or hung: the job is a crash, the judge replaced
+                    worker = self.workers[slot]
+                    record = worker.call(next(self.ids), payloads[index], budgets[index])
+                    if record is None:  # the judge died or hung: the job is a crash
                         not_run = [("not_run", None, None, None, 0.0)] * len(payloads[index][1])
                         record = ("crashed", "WorkerDied", "the sandbox worker died or stopped answering", 0.0,
                                   not_run)
-                        self.workers[slot].kill()
-                        if failures:  # stopping: no new judge
-                            return
-                        self.workers[slot] = self._start()
                     records[index] = record
+                    if worker.dead or worker.process.poll() is not None:  # replaced, unless we are stopping
+                        worker.kill()
+                        if failures:
+                            return
+                        self.workers[slot] = self._start()[0]
             except BaseException as error:  # noqa: BLE001 - raised in the caller's thread below
                 failures.append(error)
                 jobs.clear()

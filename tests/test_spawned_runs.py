@@ -110,6 +110,24 @@ def test_the_environment_and_directory_are_fresh():
     assert files == ["mine.txt"] and "LD_BIND_NOW" not in names and "CODERL_JUDGE" not in names
 
 
+def test_output_past_the_cap_gives_the_forked_path_verdicts():
+    """On POSIX an rlimit makes the write fail (EFBIG); on Windows the run stops answering once
+    its stdout is past the cap. Either way each case gets the same verdict every time."""
+    cases = [("def f():\n    print('x' * 1100, flush=True)\n    return 1\n", CallTest("f", (), 1), "ran"),
+             ("print('x' * 1100, flush=True)\ndef f():\n    return 1\n", CallTest("f", (), 1), "load_error"),
+             ("import sys\nsys.stdout.write('y' * 1000 + '\\n' + ' ' * 2000)\n", IOTest("", "y" * 1000), "ran")]
+    for program, test, stage in cases:
+        for _ in range(3):
+            result = ex.run_tests(program, [test], max_output_bytes=1024, cache=False)
+            assert result.stage == stage
+            assert "OutputLimitExceeded" in (result.error_type, result.tests[0].error_type)
+
+
+def test_a_run_can_use_sockets():
+    """Windows: a run's environment keeps SystemRoot, without which socket cannot load."""
+    assert ex.run_tests("import socket\ndef f():\n    return 1\n", [CallTest("f", (), 1)]).passed
+
+
 @pytest.mark.skipif(WINDOWS, reason="kills its parent with a POSIX signal")
 def test_a_judge_that_dies_is_replaced_and_its_job_is_a_crash():
     program = "import os, posix\ndef f():\n    posix.kill(os.getppid(), 9)\n    return 1\n"  # its parent: the judge
