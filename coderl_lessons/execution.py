@@ -820,8 +820,7 @@ class _Pool:
         done = 0
         if worker.pending:
             _, index, _ = worker.pending.popleft()
-            not_run = [("not_run", None, None, None, 0.0)] * len(payloads[index][1])
-            records[index] = ("crashed", "WorkerDied", "the sandbox worker died or stopped answering", 0.0, not_run)
+            records[index] = _worker_died(len(payloads[index][1]))
             done = 1
         queue.extendleft(index for _, index, _ in reversed(worker.pending))
         if worker not in base:
@@ -897,12 +896,8 @@ class _ThreadedPool:
                         return
                     worker = self.workers[slot]
                     record = worker.call(next(self.ids), payloads[index], budgets[index])
-                    if record is None:  # the judge died or hung: the job is a crash
-                        not_run = [("not_run", None, None, None, 0.0)] * len(payloads[index][1])
-                        record = ("crashed", "WorkerDied", "the sandbox worker died or stopped answering", 0.0,
-                                  not_run)
-                    records[index] = record
-                    if worker.dead or worker.process.poll() is not None:  # replaced, unless we are stopping
+                    records[index] = record or _worker_died(len(payloads[index][1]))  # died or hung: a crash
+                    if record is None or worker.dead:  # the judge is replaced, unless we are stopping
                         worker.kill()
                         if failures:
                             return
@@ -932,6 +927,12 @@ class _ThreadedPool:
         for worker in self.workers:
             worker.kill()
         self.workers = []
+
+
+def _worker_died(tests: int) -> tuple:
+    """The record of a job whose judge died or stopped answering while it ran."""
+    return ("crashed", "WorkerDied", "the sandbox worker died or stopped answering", 0.0,
+            [("not_run", None, None, None, 0.0)] * tests)
 
 
 def _new_pool(disabled: frozenset[str] = frozenset()) -> _Pool | _ThreadedPool:
