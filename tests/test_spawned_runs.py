@@ -46,7 +46,7 @@ def test_every_canonical_solution_passes_and_a_wrong_one_fails():
     verdicts = ex.check_correctness_many(PROBLEMS, [p["canonical_solution"] for p in PROBLEMS], 3.0)
     assert [v["task_id"] for v in verdicts] == [p["task_id"] for p in PROBLEMS]
     assert [v["passed"] for v in verdicts] == [True] * len(PROBLEMS)
-    wrong = ex.check_correctness(PROBLEMS[0], "    return not " + PROBLEMS[0]["canonical_solution"].strip()[7:], 3.0)
+    wrong = ex.check_correctness(PROBLEMS[0], "    return False\n", 3.0)  # has_close_elements: some cases are True
     assert not wrong["passed"] and wrong["result"].startswith("failed")
 
 
