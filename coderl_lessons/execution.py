@@ -42,12 +42,12 @@ import atexit
 import collections
 import contextlib
 import hashlib
-import itertools
 import json
 import marshal
 import math
 import numbers
 import os
+import secrets
 import select
 import shutil
 import subprocess
@@ -623,20 +623,21 @@ class _Worker:
         watchdog.start()
         try:
             sandbox.write_all(self.writes, sandbox.frame(marshal.dumps(("job", job_id, *payload))))
-            reader = sandbox.FrameReader(self.reads)
-            while True:
-                message = reader.read()
-                if message is None:
-                    return None
-                decoded = marshal.loads(message)
-                if decoded[0] == "result" and decoded[1] == job_id:
-                    return decoded[2:]
-        except OSError:  # the judge is gone
-            return None
+            decoded = _json_message(sandbox.FrameReader(self.reads).read())
+        except (OSError, MemoryError, OverflowError):  # the judge is gone, or a frame header lied
+            decoded = None
         finally:
             watchdog.cancel()
+            watchdog.join()  # if it fired, self.dead is set by now
+        if isinstance(decoded, tuple) and decoded[:2] == ("result", job_id):
+            return decoded[2:]
+        # Its end of the pipe closed, or a frame that is not this job's result: a judge never
+        # sends one, a run that reached the pipe might (a spawned run is a process of our user).
+        self._overdue()
+        return None
 
     def _overdue(self) -> None:
+        """Kill the judge, and say so (``dead``): overdue, or not to be trusted."""
         self.dead = True
         self.process.kill()
 
@@ -851,7 +852,7 @@ class _ThreadedPool:
         self.pid = os.getpid()
         self.disabled = disabled
         self.workers: list[_Worker] = []
-        self.ids = itertools.count(1)
+        self.ids = iter(lambda: secrets.randbits(62), None)  # job ids a run cannot guess (see call)
 
     def _start(self, count: int = 1) -> list[_Worker]:
         """``count`` judges, started together, once each has said hello (after its probe run)."""
@@ -862,14 +863,14 @@ class _ThreadedPool:
                 watchdog = threading.Timer(60.0, worker.process.kill)
                 watchdog.start()
                 try:
-                    message = sandbox.FrameReader(worker.reads).read()
+                    message = _json_message(sandbox.FrameReader(worker.reads).read())
                 except OSError:
                     message = None
                 finally:
                     watchdog.cancel()
-                if message is None:
+                if not (isinstance(message, tuple) and message[:1] == ("hello",) and len(message) == 4):
                     raise RuntimeError(f"a sandbox worker did not start (status {worker.process.poll()})")
-                worker.hello(marshal.loads(message))
+                worker.hello(message)
         except BaseException:
             for worker in fresh:
                 worker.kill()
@@ -895,7 +896,8 @@ class _ThreadedPool:
                     except IndexError:
                         return
                     worker = self.workers[slot]
-                    record = worker.call(next(self.ids), payloads[index], budgets[index])
+                    # The watchdog's budget allows for each run's start-up (a second at most) as well.
+                    record = worker.call(next(self.ids), payloads[index], budgets[index] + len(payloads[index][1]))
                     records[index] = record or _worker_died(len(payloads[index][1]))  # died or hung: a crash
                     if record is None or worker.dead:  # the judge is replaced, unless we are stopping
                         worker.kill()
@@ -927,6 +929,14 @@ class _ThreadedPool:
         for worker in self.workers:
             worker.kill()
         self.workers = []
+
+
+def _json_message(payload: bytes | None) -> Any:
+    """A spawning judge's message (sandbox.json_message), or None if it is missing or malformed."""
+    try:
+        return None if payload is None else sandbox.from_wire(payload)
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return None
 
 
 def _worker_died(tests: int) -> tuple:

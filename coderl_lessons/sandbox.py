@@ -788,8 +788,8 @@ def _standard_streams() -> None:
     """Fresh, empty sys.stdin/stdout/stderr on fds 0-2, made by the fork server for its runs
     (each run puts its own files on fds 0-2 before its program starts)."""
     sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", newline="\n", closefd=False)  # "\n" on Windows too
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", newline="\n", closefd=False)
 
 
 def reliability_guard() -> None:
@@ -2111,9 +2111,10 @@ def worker_main(argv: list[str]) -> None:
         _remove_workdir(workdir, plan.root is not None)
 
 
-def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, alive: Callable[[], bool]) -> None:
+def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, alive: Callable[[], bool],
+           encode: Callable[[Any], bytes] = marshal.dumps) -> None:
     """Answer the caller's jobs until it hangs up (or, after a judge error, ``alive()`` says
-    what runs need is gone: the fork server)."""
+    what runs need is gone: the fork server). Results go out as ``encode`` writes them."""
     while True:
         payload = requests.read()
         if payload is None:
@@ -2124,7 +2125,7 @@ def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, a
         except Exception as error:  # noqa: BLE001 - a judge bug must not look like a verdict
             record = ("crashed", "InternalError", "".join(traceback.format_exception_only(error)),
                       0.0, [("not_run", None, None, None, 0.0)] * len(tests))
-        write_all(replies, frame(marshal.dumps(("result", job_id, *record))))
+        write_all(replies, frame(encode(("result", job_id, *record))))
         if record[1] == "InternalError" and not alive():
             return  # exit: the caller starts a fresh worker
 
@@ -2160,7 +2161,11 @@ def _remove_workdir(workdir: str, jailed: bool) -> None:
 #   no other process and caps its committed memory.
 #
 # No namespaces, jail, Landlock or uid change: files outside its directory, the network and
-# other processes of the same user are within reach, and ``protections()`` says so.
+# other processes of the same user are within reach, and ``protections()`` says so. Its judge is
+# one of them: the judge answers the caller in JSON (never marshal) and the caller takes only the
+# result that carries the job's random id, so a run that writes into that pipe ends its judge
+# instead of passing; one that reads the judge's memory for the id could still forge its own
+# verdict. Against such programs only the forked path's confinement holds.
 
 _WINDOWS = sys.platform == "win32"
 
@@ -2372,12 +2377,18 @@ class SpawnedRun(Run):
         (briefly) for its last words: after this, ``_rest`` has everything it sent."""
         if self.ended is not None:
             return
-        try:
-            code = self.process.wait(timeout=max(0.0, self.deadline + 0.05 - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.killed = "deadline"
-            self._terminate()
-            code = self.process.wait()
+        while True:
+            remaining = self.deadline + 0.05 - time.monotonic()
+            try:
+                code = self.process.wait(timeout=max(0.0, min(remaining, _OUTPUT_POLL)))
+                break
+            except subprocess.TimeoutExpired:
+                if remaining <= _OUTPUT_POLL or os.fstat(self.out.fileno()).st_size > self.max_output:
+                    self.killed = "deadline" if remaining <= _OUTPUT_POLL else ""
+                    self.reason = self.reason or ("" if self.killed else "StdoutLimitExceeded")
+                    self._terminate()
+                    code = self.process.wait()
+                    break
         self._terminate()  # its process group or job: nothing it started outlives it
         self.reader.join(1.0)
         self.ended = ("signal", -code, 0.0, self.killed) if code < 0 else ("exit", code, 0.0, self.killed)
@@ -2432,6 +2443,15 @@ class SpawningJudge(Judge):
         os.makedirs(self.runs, exist_ok=True)
         self.rlimits = "rlimits" not in disabled  # POSIX: each run limits itself (see _limit_self)
         self.use_job = _WINDOWS  # then only if the probe run got one (see probe)
+        self.startup = 0.0  # seconds a run takes to start and end, measured by probe
+
+    def run_job(self, program: str | bytes, tests: list[tuple], timeout: float, memory_mb: int,
+                max_output: int, base_vsize: int) -> tuple:
+        """As Judge.run_job, with the job's time limit lengthened by a run's start-up for each run
+        it takes (one for its module's tests, one per IO test): the limit is for the program,
+        and a spawned run spends tens of milliseconds (more on Windows) before the program exists."""
+        runs = sum(test[0] == "io" for test in tests) + (not tests or any(test[0] != "io" for test in tests))
+        return super().run_job(program, tests, timeout + runs * self.startup, memory_mb, max_output, base_vsize)
 
     def job(self, memory: int, process: subprocess.Popen) -> WindowsJob | None:
         """The run's job object on Windows (None elsewhere). Once the probe run had one, a run
@@ -2458,10 +2478,23 @@ class SpawningJudge(Judge):
             data = b"".join(iter(run._rest, b""))
         finally:
             run.close()
+        began = time.monotonic()  # then the start-up allowance: twice what an empty program takes
+        empty = SpawnedRun(self, "main", self.compile(""), None, began + 30, limits, 1 << 20)
+        try:
+            empty.receive()
+            empty.await_exit()
+        finally:
+            empty.close()
+        self.startup = 2 * (time.monotonic() - began)
         try:
             return {k: bool(v) for k, v in from_wire(data[4:]).items()}
         except (ValueError, TypeError, AttributeError):
             return {}
+
+
+def json_message(message: Any) -> bytes:
+    """A spawning judge's message to the caller: plain data as JSON (see from_wire)."""
+    return _DUMPS(to_wire(message)).encode()
 
 
 def _spawning_judge(workdir: str, disabled: frozenset[str], requests: int, replies: int) -> None:
@@ -2472,15 +2505,18 @@ def _spawning_judge(workdir: str, disabled: frozenset[str], requests: int, repli
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _alarm)
-    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), "none"))))
+    # To the caller in JSON, not marshal: a spawned run is a process of the caller's user, and
+    # one that reached this pipe could otherwise hand the caller malformed marshal data.
+    write_all(replies, frame(json_message(("hello", protections, os.getpid(), "none"))))
     try:
-        _serve(judge, FrameReader(requests), replies, 0, lambda: True)
+        _serve(judge, FrameReader(requests), replies, 0, lambda: True, json_message)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def spawned_run_main() -> None:
     """A spawned run: read the request, confine itself, run the program (see SpawnedRun)."""
+    prctl_quiet(PR_SET_PDEATHSIG, _SIGKILL)  # Linux: the run ends with its judge (Windows: with its job)
     commands, replies = os.dup(0), os.dup(1)
     read_frames = FrameReader(commands)
     request = read_frames.read()
@@ -2504,6 +2540,7 @@ def spawned_run_main() -> None:
     reliability_guard()
     block_modules()
     _execute(kind, program, replies, read_frames, sys.stdout)
+    os._exit(0)  # as a forked run does: no threads waited for, no atexit handlers, nothing written after
 
 
 def _cap_replies(limit: int) -> None:

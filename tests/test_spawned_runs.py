@@ -123,6 +123,38 @@ def test_output_past_the_cap_gives_the_forked_path_verdicts():
             assert "OutputLimitExceeded" in (result.error_type, result.tests[0].error_type)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0,
+                    reason="reaches its judge's pipe through /proc, as root")
+def test_a_result_forged_into_the_judges_pipe_does_not_pass():
+    """A spawned run runs as our user, so it can reach its judge (on Windows with DuplicateHandle,
+    here as root through /proc): one that writes fake results where the judge answers the caller
+    must not pass. The caller takes only a result with the job's random id; anything else ends
+    the judge and the job is a crash."""
+    program = (
+        "import json, os, struct\n"
+        "def f(x):\n"
+        "    return -1\n"
+        "judge = os.getppid()\n"
+        "pipe = os.open(f'/proc/{judge}/fd/4', os.O_WRONLY)  # the judge's copy of its stdout\n"
+        "for job in range(1, 50):\n"
+        "    fake = {'t': ['result', job, 'ran', None, None, 0.0, [{'t': ['passed', None, None, None, 0.0]}]]}\n"
+        "    data = json.dumps(fake).encode()\n"
+        "    os.write(pipe, struct.pack('<I', len(data)) + data)\n"
+    )
+    result = ex.run_tests(program, [CallTest("f", (1,), 2)], cache=False)
+    assert not result.passed and (result.stage, result.error_type) == ("crashed", "WorkerDied")
+    assert ex.run_tests("def f():\n    return 2\n", [CallTest("f", (), 2)], cache=False).passed
+
+
+def test_interpreter_start_up_is_not_charged_to_the_program():
+    """Each IO test is a run of its own: thirty of them fit in a one-second limit."""
+    echo = "print(input())\n"
+    result = ex.run_tests(echo, [IOTest(str(i), str(i)) for i in range(30)], timeout=1.0, cache=False)
+    assert [t.status for t in result.tests] == ["passed"] * 30
+    lines = ex.run_tests("print('a')\nprint('b')\n", [IOTest("", "c")])  # no "\r\n" on Windows either
+    assert lines.tests[0].got == "a\nb\n"
+
+
 def test_a_run_can_use_sockets():
     """Windows: a run's environment keeps SystemRoot, without which socket cannot load."""
     assert ex.run_tests("import socket\ndef f():\n    return 1\n", [CallTest("f", (), 1)]).passed
