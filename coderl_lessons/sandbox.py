@@ -2408,12 +2408,15 @@ class SpawnedRun(Run):
                 code = self.process.wait(timeout=max(0.0, min(remaining, _OUTPUT_POLL)))
                 break
             except subprocess.TimeoutExpired:
-                if remaining <= _OUTPUT_POLL or os.fstat(self.out.fileno()).st_size > self.max_output:
-                    self.killed = "deadline" if remaining <= _OUTPUT_POLL else ""
-                    self.reason = self.reason or ("" if self.killed else "StdoutLimitExceeded")
-                    self._terminate()
-                    code = self.process.wait()
-                    break
+                if remaining <= _OUTPUT_POLL:
+                    self.killed = "deadline"
+                elif os.fstat(self.out.fileno()).st_size > self.max_output:
+                    self.reason = self.reason or "StdoutLimitExceeded"
+                else:
+                    continue
+                self._terminate()
+                code = self.process.wait()
+                break
         self._terminate()  # its process group or job: nothing it started outlives it
         self.reader.join(1.0)
         self.ended = ("signal", -code, 0.0, self.killed) if code < 0 else ("exit", code, 0.0, self.killed)
