@@ -568,8 +568,8 @@ def _default_workers() -> int:
 
 _SANDBOX_FILE = os.path.abspath(sandbox.__file__)
 _WINDOWS_GROUP = 0x00000200 | 0x08000000  # CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW
-#: A judge's whole environment. Windows: SystemRoot too, which its runs need (see sandbox._run_interpreter).
-_JUDGE_ENVIRONMENT = {"LD_BIND_NOW": "1", **{k: os.environ[k] for k in ("SYSTEMROOT",) if k in os.environ}}
+#: A judge's whole environment (on Windows with what its runs need too: sandbox.kept_environment).
+_JUDGE_ENVIRONMENT = {"LD_BIND_NOW": "1", **sandbox.kept_environment()}
 
 
 class _Worker:

@@ -1067,7 +1067,7 @@ def _returned(value: Any) -> list:
 
 def _failure(error: BaseException) -> tuple[str, str]:
     if isinstance(error, OSError) and error.errno == errno.EFBIG:
-        return "OutputLimitExceeded", "the program wrote more than the output limit"
+        return _KILL_REASONS["StdoutLimitExceeded"]
     return describe(error)
 
 
@@ -1481,6 +1481,9 @@ class CandidateError(Exception):
 
 
 _ALARM_ARMED = [False]
+#: Check code in the judge has a timer of its own where there is setitimer (not on Windows: there
+#: each call it makes to the run still has the job's deadline).
+_TIMED_CHECKS = hasattr(signal, "setitimer")
 
 
 def _alarm(signum: int, frame_: Any) -> None:
@@ -1876,15 +1879,14 @@ class Judge:
         try:
             if remaining <= 0:
                 raise Deadline()
-            timed = hasattr(signal, "setitimer")  # not on Windows: each call to the run still has its deadline
-            if timed:
+            if _TIMED_CHECKS:
                 signal.setitimer(signal.ITIMER_REAL, remaining)
-            _ALARM_ARMED[0] = timed
+            _ALARM_ARMED[0] = _TIMED_CHECKS
             try:
                 check(candidate)
             finally:
                 _ALARM_ARMED[0] = False
-                if timed:
+                if _TIMED_CHECKS:
                     signal.setitimer(signal.ITIMER_REAL, 0)
         except Deadline:
             run.kill("deadline")
@@ -2264,17 +2266,22 @@ class WindowsJob:
             self.handle = None
 
 
+def kept_environment() -> dict[str, str]:
+    """What of our environment every process we start keeps: Windows's SystemRoot, without which
+    a Python there cannot load its socket module (CPython issue gh-118234); nothing elsewhere."""
+    return {name: os.environ[name] for name in ("SYSTEMROOT",) if name in os.environ}
+
+
 def _run_interpreter() -> tuple[str, dict[str, str]]:
     """The interpreter a spawned run starts, and its whole environment.
 
-    Windows: SystemRoot, without which the run's socket module cannot load (CPython issue
-    gh-118234). In a virtual environment ``sys.executable`` is a launcher that starts the real
+    Windows: kept_environment(). In a virtual environment ``sys.executable`` is a launcher that starts the real
     interpreter as a second process, which a job of one process refuses: start the real one,
     told of the environment as ``multiprocessing`` does.
     """
     if not _WINDOWS:
         return sys.executable, {}
-    environment = {name: os.environ[name] for name in ("SYSTEMROOT",) if name in os.environ}
+    environment = kept_environment()
     base = getattr(sys, "_base_executable", sys.executable)
     if os.path.normcase(base) != os.path.normcase(sys.executable):
         return base, dict(environment, __PYVENV_LAUNCHER__=sys.executable)
@@ -2579,7 +2586,7 @@ def _cap_replies(limit: int) -> None:
     POSIX; for the rest the judge finds the reason in the file's size (SpawnedRun.await_exit)."""
     global write_all
     out, plain = os.dup(1), write_all
-    over = frame(_DUMPS(["load_error", "OutputLimitExceeded", "the program wrote more than the output limit"]).encode())
+    over = frame(_DUMPS(["load_error", *_KILL_REASONS["StdoutLimitExceeded"]]).encode())
 
     def capped(fd: int, data: bytes) -> None:
         if os.fstat(out).st_size > limit:
