@@ -55,6 +55,7 @@
 #define STEP_SETUID 128
 #define STEP_DROP_CAPS 256
 #define STEP_LANDLOCK 512
+#define STEP_CGROUP 1024
 
 #define CONFINE_FAILED 71
 
@@ -82,6 +83,7 @@ struct exited {         /* fork server -> judge */
 
 struct plan {
     int channel, devnull, steps, ruleset, check_siblings;
+    int cgroup; /* the judge's memory cgroup's cgroup.procs, open for writing; -1 if none */
     unsigned int uid;
     const char *run_dir, *inside, *root, *runs; /* root: b"" when there is no jail */
     PyObject *tidy;
@@ -117,6 +119,7 @@ static int drop_capabilities(void) {
 static void confine(const struct plan *plan, const struct spawn *request, const int fds[3]) {
     int steps = plan->steps;
 #define REQUIRE(step, call) do { if ((steps & (step)) && (call) != 0) _exit(CONFINE_FAILED); } while (0)
+    REQUIRE(STEP_CGROUP, write(plan->cgroup, "0", 1) == 1 ? 0 : -1); /* first: before it allocates anything */
     REQUIRE(STEP_GROUP, setpgid(0, 0));
     setpriority(PRIO_PROCESS, 0, 0); /* the judge's raised priority is not the program's */
     REQUIRE(STEP_CHROOT, chroot(plan->root));
@@ -463,16 +466,16 @@ static char *keep(PyObject *bytes) { /* a copy that lives as long as the process
 }
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "run_dir", "inside", "root",
+    static char *names[] = {"channel", "devnull", "uid", "steps", "ruleset", "cgroup", "run_dir", "inside", "root",
                             "runs", "check_siblings", "tidy", "module", "invoke", "raised", "returned", "dumps",
                             "load_failed", "loaded", NULL};
     struct plan given = {0};
     PyObject *run_dir, *inside, *root, *runs;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiSSSSpOO!OOOOOS", names, &given.channel,
-                                     &given.devnull, &given.uid, &given.steps, &given.ruleset, &run_dir, &inside,
-                                     &root, &runs, &given.check_siblings, &given.tidy, &PyModule_Type,
-                                     &given.module, &given.invoke, &given.raised, &given.returned, &given.dumps,
-                                     &given.load_failed, &given.loaded))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iiIiiiSSSSpOO!OOOOOS", names, &given.channel,
+                                     &given.devnull, &given.uid, &given.steps, &given.ruleset, &given.cgroup,
+                                     &run_dir, &inside, &root, &runs, &given.check_siblings, &given.tidy,
+                                     &PyModule_Type, &given.module, &given.invoke, &given.raised, &given.returned,
+                                     &given.dumps, &given.load_failed, &given.loaded))
         return NULL;
     PyObject *callables[] = {given.tidy, given.invoke, given.raised, given.returned, given.dumps, given.load_failed};
     for (size_t i = 0; i < sizeof callables / sizeof *callables; i++) {
@@ -481,6 +484,10 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
                             "configure: tidy, invoke, raised, returned, dumps and load_failed must be callable");
             return NULL;
         }
+    }
+    if ((given.steps & STEP_CGROUP) && given.cgroup < 0) {
+        PyErr_SetString(PyExc_ValueError, "configure: the cgroup step needs the group's cgroup.procs");
+        return NULL;
     }
     if ((given.steps & STEP_CHROOT) && PyBytes_GET_SIZE(root) == 0) {
         PyErr_SetString(PyExc_ValueError, "configure: the chroot step needs a root");
@@ -660,7 +667,7 @@ static PyMethodDef methods[] = {
      "try_syscall(number, *args)\n--\n\nA system call; its result, or -errno on failure."},
     {"fork", raw_fork, METH_NOARGS, "fork()\n--\n\nfork(2), without Python's at-fork hooks."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
-     "configure(channel, devnull, uid, steps, ruleset, run_dir, inside, root, runs, check_siblings, tidy,\n"
+     "configure(channel, devnull, uid, steps, ruleset, cgroup, run_dir, inside, root, runs, check_siblings, tidy,\n"
      "          module, invoke, raised, returned, dumps, load_failed, loaded)\n"
      "--\n\nWhat serve() will do: the channel to the judge, the run's directory and confinement steps,\n"
      "and sandbox.py's helpers for a run's replies."},

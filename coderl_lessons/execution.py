@@ -21,7 +21,10 @@ Three kinds of tests:
 
 ``timeout`` covers one job: loading the program and all of its tests (each :class:`IOTest` is a
 separate process, and they share what is left of the budget). ``memory_mb`` is the address space
-each process may add to the interpreter's own. ``max_output_bytes`` caps stdout, each returned
+each process may add to the interpreter's own; where the runner can make a memory cgroup
+(``protections()["memory_cgroup"]``: root, or a delegated cgroup) all of a run's processes together
+also hold at most ``memory_mb`` + 64 MiB, and a run that the kernel stops there fails with
+``memory_limit``. ``max_output_bytes`` caps stdout, each returned
 value and each file the program writes in its directory. Identical jobs are answered from an
 in-memory LRU cache (``cache=False`` to bypass it); results that depend on load rather than on
 the program (time limits, crashes) are not cached.
@@ -704,6 +707,7 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        sandbox.remove_memory_group(self.process.pid)  # a judge that was killed could not
 
 
 #: A judge whose current job has run this long counts as stuck (most likely on a program that will

@@ -37,7 +37,8 @@ Isolation applied to each run, every step optional so that a missing facility de
 of crashing (the judge reports which steps work, see ``protections`` in the hello message):
 a network, IPC and mount namespace per judge; a read-only jail (tmpfs root with bind mounts of
 the system and Python directories, the run's own directory writable, no ``/proc``) entered with
-``chroot``; rlimits (CPU, address space, file size = output cap, processes, no core files);
+``chroot``; rlimits (CPU, address space, file size = output cap, processes, no core files); a
+memory cgroup per judge that all of a run's processes share (see :class:`MemoryGroup`);
 privileges dropped to an unprivileged uid of the judge's own (root can raise hard rlimits and
 ignores RLIMIT_NPROC, so the limits only hold after this), or all capabilities dropped in a user
 namespace; ``no_new_privs``;
@@ -121,11 +122,11 @@ RUN_UID_BASE = 3_000_000_000
 #: Facilities a worker can be told to do without (see ``execution.degraded``).
 #: "native" is the fork server's loop in C (``_forkserver.c``): without it, the same loop in Python.
 FACILITIES = ("netns", "ipcns", "mountns", "userns", "jail", "pidns", "setuid", "capabilities",
-              "landlock", "rlimits", "native", "fork")
+              "landlock", "rlimits", "cgroup", "native", "fork")
 
 #: What ``protections()`` reports, each True only where it was seen to work in a probe run.
 PROTECTIONS = (
-    "separate_process", "wall_clock_limit", "rlimit_cpu", "rlimit_memory", "rlimit_output",
+    "separate_process", "wall_clock_limit", "rlimit_cpu", "rlimit_memory", "memory_cgroup", "rlimit_output",
     "rlimit_nproc", "rlimit_core", "fresh_tmpdir", "clean_environment", "own_process_group",
     "network_namespace", "ipc_namespace", "mount_namespace", "user_namespace", "pid_namespace",
     "subreaper", "filesystem_jail", "setuid_unprivileged", "no_capabilities", "no_new_privs",
@@ -141,7 +142,7 @@ _KILLED = ("", "deadline", "judge")
 #: Bits of the C loop's confinement steps (STEP_* in _forkserver.c), by the probe's flag for each.
 _NATIVE_STEPS = {"own_process_group": 1, "chroot": 2, "rlimit_cpu": 4, "rlimit_memory": 8, "rlimit_output": 16,
                  "rlimit_nproc": 32, "rlimit_core": 64, "setuid_unprivileged": 128, "no_capabilities": 256,
-                 "landlock_fs": 512}
+                 "landlock_fs": 512, "memory_cgroup": 1024}
 _LINUX = sys.platform.startswith("linux")
 
 # Linux constants (include/uapi/linux/sched.h, mount.h, prctl.h, landlock.h, capability.h).
@@ -541,6 +542,7 @@ class Plan:
         self.enforce_landlock: Callable[[], None] = lambda: None
         self.pid_namespace = False
         self.base_vsize = _virtual_size()
+        self.memory_group = MemoryGroup.create(os.getpid()) if self._enabled("cgroup") else None
 
     def _enabled(self, name: str) -> bool:
         return _LINUX and name not in self.disabled
@@ -735,6 +737,177 @@ def _virtual_size() -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# One memory limit for all of a run's processes: a memory cgroup per judge
+# ---------------------------------------------------------------------------------------------
+#
+# RLIMIT_AS bounds each process, and a run may start up to 64 (RLIMIT_NPROC): 64 processes of
+# 512 MiB each are 32 GiB, more than this kind of machine has, and the kernel's out-of-memory
+# killer would then pick its victim machine-wide (a notebook kernel holding a model, say). Where
+# the system lets us (root, or a delegated cgroup), each run moves itself into a memory cgroup of
+# its judge's before it confines itself further, so that its processes share one limit and the
+# out-of-memory killer chooses among them only. The fork server stays outside it.
+
+#: What one process may hold beyond the address space a job allows it (``memory_mb``): the pages
+#: it copies from the fork server, page tables, files in its directory. A single process then
+#: meets its RLIMIT_AS (a MemoryError) before the group's limit.
+_GROUP_SLACK = 64 << 20
+_GROUP_PREFIX = "coderl-runs-"
+
+
+def _memory_hierarchy() -> tuple[str, str] | None:
+    """(directory of this process's memory cgroup, "v1" or "v2"); None if there is none."""
+    try:
+        with open("/proc/self/cgroup") as handle:
+            cgroups = handle.read()
+        with open("/proc/self/mountinfo") as handle:
+            mounts = handle.read()
+    except OSError:
+        return None
+    return _memory_cgroup_dir(cgroups, mounts, _has_memory_controller)
+
+
+def _memory_cgroup_dir(cgroups: str, mountinfo: str, has_memory: Callable[[str], bool]) -> tuple[str, str] | None:
+    """Where the memory cgroup of ``/proc/PID/cgroup`` text is mounted, from ``mountinfo`` text.
+
+    cgroup v1 (a "memory" hierarchy) first, as it holds the controller when both are mounted;
+    then v2, whose group must offer the controller (``has_memory(directory)``).
+    """
+    lines = [line.split(":", 2) for line in cgroups.splitlines() if line.count(":") >= 2]
+    mounts = [line.split() for line in mountinfo.splitlines() if " - " in line]
+    for version in ("v1", "v2"):
+        path = next((p for _, controllers, p in lines
+                     if (controllers == "" if version == "v2" else "memory" in controllers.split(","))), None)
+        if path is None:
+            continue
+        for fields in mounts:
+            separator = fields.index("-")
+            fstype, options = fields[separator + 1], fields[-1].split(",")
+            if not (fstype == "cgroup2" if version == "v2" else fstype == "cgroup" and "memory" in options):
+                continue
+            root, mountpoint = fields[3], fields[4]
+            if path == root or path.startswith(root.rstrip("/") + "/"):
+                directory = os.path.join(mountpoint, path[len(root):].lstrip("/")).rstrip("/")
+                if version == "v1" or has_memory(directory):
+                    return directory, version
+    return None
+
+
+def _has_memory_controller(directory: str) -> bool:
+    try:
+        with open(os.path.join(directory, "cgroup.controllers")) as handle:
+            return "memory" in handle.read().split()
+    except OSError:
+        return False
+
+
+class MemoryGroup:
+    """The memory cgroup a judge's runs move into (see the comment above)."""
+
+    def __init__(self, path: str, version: str) -> None:
+        self.path = path
+        limit_file, events_file = (("memory.limit_in_bytes", "memory.oom_control") if version == "v1"
+                                   else ("memory.max", "memory.events"))
+        # Opened here, by the judge: the fork server inherits `procs`, and each run writes "0" to
+        # it (move myself) before it drops its privileges, then closes it with every other fd.
+        self.procs = os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+        self._limit = os.open(os.path.join(path, limit_file), os.O_WRONLY | os.O_CLOEXEC)
+        self._events = os.open(os.path.join(path, events_file), os.O_RDONLY | os.O_CLOEXEC)
+        self.bytes = 0
+        self.kills = self.oom_kills()
+
+    @classmethod
+    def create(cls, judge_pid: int) -> "MemoryGroup | None":
+        """A fresh group under this process's own memory cgroup, or None where we may not make one."""
+        found = _memory_hierarchy()
+        if found is None:
+            return None
+        parent, version = found
+        _remove_stale_groups(parent)
+        path = os.path.join(parent, f"{_GROUP_PREFIX}{judge_pid}")
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+        try:
+            if version == "v2" and not _has_memory_controller(path):
+                _write(os.path.join(parent, "cgroup.subtree_control"), "+memory")
+            return cls(path, version)
+        except OSError:
+            _remove_group(path)
+            return None
+
+    def limit(self, memory_mb: int) -> None:
+        """All the run's processes together: what a job allows one, plus _GROUP_SLACK."""
+        wanted = (memory_mb << 20) + _GROUP_SLACK
+        if wanted != self.bytes:
+            os.write(self._limit, str(wanted).encode())
+            self.bytes = wanted
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel has killed in this group for want of memory, so far."""
+        for line in os.pread(self._events, 4096, 0).decode().splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+        return 0
+
+    def killed_since_last_asked(self) -> bool:
+        """Did the group lose a process to its limit since the last call (one run's lifetime)?"""
+        kills = self.oom_kills()
+        new, self.kills = kills > self.kills, kills
+        return new
+
+    def remove(self) -> None:
+        for fd in (self.procs, self._limit, self._events):
+            os.close(fd)
+        _remove_group(self.path)
+
+
+def _remove_group(path: str) -> None:
+    """rmdir the group; the last processes leave it as they are reaped, so try for a moment."""
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)
+
+
+def _remove_stale_groups(parent: str) -> None:
+    """Groups of judges killed along with their caller (a caller removes those of the judges it
+    killed itself): their judge is gone, and they are over a minute old, so not a group its
+    caller is about to remove."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(_GROUP_PREFIX) and n[len(_GROUP_PREFIX):].isdigit()]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(parent, name)
+        try:
+            os.kill(int(name[len(_GROUP_PREFIX):]), 0)
+        except ProcessLookupError:
+            try:
+                if time.time() - os.stat(path).st_mtime > 60:
+                    os.rmdir(path)
+            except OSError:
+                pass
+        except OSError:
+            pass
+
+
+def remove_memory_group(judge_pid: int) -> None:
+    """For the caller, after its judge has gone: its group, if the judge could not remove it."""
+    found = _memory_hierarchy()
+    if found is not None:
+        path = os.path.join(found[0], f"{_GROUP_PREFIX}{judge_pid}")
+        if os.path.isdir(path):
+            _remove_group(path)
+
+
+# ---------------------------------------------------------------------------------------------
 # Inside a run: confine, then execute the program
 # ---------------------------------------------------------------------------------------------
 
@@ -748,6 +921,12 @@ def _confine(plan: Plan, limits: tuple[float, int, int, int], fds: list[int], pr
     """
     cpu_seconds, address_space, output_bytes, processes = limits
     done: dict[str, bool] = {}
+    if plan.memory_group is not None:  # first: before it allocates anything
+        try:
+            os.write(plan.memory_group.procs, b"0")
+            done["memory_cgroup"] = True
+        except OSError:
+            done["memory_cgroup"] = False
     try:
         os.setpgid(0, 0)  # own group: kill(0) cannot reach the fork server (setsid costs ~1 ms here)
         done["own_process_group"] = True
@@ -1180,8 +1359,9 @@ def _native_loop(module: Any, plan: Plan, channel: int, probe: dict[str, bool]) 
     steps = sum(bit for name, bit in _NATIVE_STEPS.items() if probe.get(name))
     if probe.get("setuid_unprivileged") or not plan.drop_caps:
         steps &= ~_NATIVE_STEPS["no_capabilities"]  # capabilities go with the uid (see _confine)
-    module.configure(channel=channel, devnull=plan.devnull, uid=plan.uid, steps=steps,
-                     ruleset=plan.ruleset, run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
+    module.configure(channel=channel, devnull=plan.devnull, uid=plan.uid, steps=steps, ruleset=plan.ruleset,
+                     cgroup=plan.memory_group.procs if plan.memory_group else -1,
+                     run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
                      root=(plan.root or "").encode(), runs=plan.runs.encode(), check_siblings=plan.userns,
                      tidy=lambda: _tidy(plan), module=_candidate_module(), invoke=_invoke, raised=_raised,
                      returned=_returned, dumps=_DUMPS, load_failed=_load_failed, loaded=_LOADED)
@@ -1526,6 +1706,7 @@ class Run:
         self.cpu_limit = limits[0]
         self.run_id = judge.next_run_id = judge.next_run_id + 1
         self.ended: tuple | None = None
+        self.out_of_memory = False  # the kernel killed one of its processes at the group's limit
         self.reason = ""
         self.fault = ""  # a non-plain return value seen by a check (even if it caught the error)
         self.buffer = bytearray()
@@ -1627,6 +1808,8 @@ class Run:
             _, run_id, signalled, code, cpu, killed = _EXITED.unpack(message)
             if run_id == self.run_id:
                 self.ended = ("signal" if signalled else "exit", code, cpu, _KILLED[killed])
+                group = self.judge.memory_group  # its processes are all gone: nothing more can be killed
+                self.out_of_memory = group is not None and group.killed_since_last_asked()
 
     def kill(self, reason: str) -> None:
         if self.ended is None:
@@ -1658,6 +1841,8 @@ class Run:
         how, code, cpu, killed = self.ended or ("exit", 0, 0.0, "")
         if self.reason in _KILL_REASONS:
             return ("error", *_KILL_REASONS[self.reason])
+        if self.out_of_memory and not self.reason and killed == "" and how == "signal" and code == _SIGKILL:
+            return "memory_limit", "MemoryError", "the program's processes together went past its memory limit"
         if self.reason == "deadline" or killed == "deadline" or (
             how == "signal" and code == _SIGKILL and cpu >= self.cpu_limit - 0.05
         ):
@@ -1712,8 +1897,10 @@ class Judge:
     #: there is no fork.
     new_run: Callable[..., Run] = Run
 
-    def __init__(self, server: socket.socket, loaded_page: memoryview | None = None) -> None:
+    def __init__(self, server: socket.socket, loaded_page: memoryview | None = None,
+                 memory_group: MemoryGroup | None = None) -> None:
         self.server = server
+        self.memory_group = memory_group
         # Shared with the fork server's runs (C loop only): a run of a compiled module sets its
         # first byte once the module has loaded, and sends "loaded" only if no calls are waiting
         # (their replies say it loaded). See Run.loaded.
@@ -1733,6 +1920,8 @@ class Judge:
         start = time.monotonic()
         deadline = start + timeout
         self.limits = (int(timeout) + 2, base_vsize + (memory_mb << 20), max_output, 64)
+        if self.memory_group is not None:
+            self.memory_group.limit(memory_mb)
         outcomes: list[tuple] = [("not_run", None, None, None, 0.0)] * len(tests)
         stage, error = "ran", (None, None)
         compiled = self.compile(program) if isinstance(program, str) else program  # bytes: compiled by the caller
@@ -1801,7 +1990,7 @@ class Judge:
             first = run.receive()
             if first is None and not run.loaded():
                 status, kind, message = run.end_status()
-                return ("time_limit" if status == "time_limit" else "crashed"), (kind, message)
+                return (status if status in ("time_limit", "memory_limit") else "crashed"), (kind, message)
             if first is not None and first[0] == "syntax":
                 return "syntax_error", (first[1], first[2])
             if first is not None and first[0] == "load_error":
@@ -2129,13 +2318,16 @@ def worker_main(argv: list[str]) -> None:
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
     write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2]))))
     try:
-        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None)
+        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None,
+                      plan.memory_group if protections["memory_cgroup"] else None)
         _serve(judge, FrameReader(requests), replies, plan.base_vsize,
                lambda: os.waitpid(pid, os.WNOHANG)[0] != pid)
     finally:
         judge_end.close()  # the fork server exits (killing its run), then we clean up
         os.waitpid(pid, 0)
         _remove_workdir(workdir, plan.root is not None)
+        if plan.memory_group is not None:
+            plan.memory_group.remove()
 
 
 def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, alive: Callable[[], bool],

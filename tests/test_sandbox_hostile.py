@@ -109,6 +109,68 @@ def test_memory_bomb():
     assert hostile(stubborn, [], memory_mb=128).stage == "time_limit"
 
 
+#: Children that each fill 100 MiB and hold it; after a second the run says how many still live.
+MEMORY_IN_MANY_PROCESSES = (
+    "import posix, time\n"
+    "def f():\n"
+    "    children = []\n"
+    "    for _ in range(6):\n"
+    "        pid = posix.fork()\n"
+    "        if pid == 0:\n"
+    "            try:\n"
+    "                block = bytearray(100 << 20)\n"
+    "                block[::4096] = bytes(len(block) // 4096)\n"  # every page written: resident
+    "                time.sleep(10)\n"
+    "            finally:\n"
+    "                posix._exit(0)\n"
+    "        children.append(pid)\n"
+    "    time.sleep(1.0)\n"
+    "    return sum(posix.waitpid(pid, posix.WNOHANG) == (0, 0) for pid in children)\n"
+)
+
+
+def test_memory_spread_over_many_processes_is_held_to_one_limit():
+    """Each process keeps under its RLIMIT_AS; together they would take 600 MiB. With the run's
+    processes in one memory cgroup (memory_mb + 64 MiB for all of them) at most one can hold its
+    100 MiB at a time: the kernel ends the others."""
+    contained_by("memory_cgroup")
+    result = hostile(MEMORY_IN_MANY_PROCESSES, [CallTest("f", (), -1)], timeout=3.0, memory_mb=128)
+    assert result.tests[0].status == "wrong_answer"
+    assert int(result.tests[0].got) <= 1
+
+
+def test_a_program_killed_at_its_processes_shared_limit_is_told_so():
+    program = (
+        "import posix, time\n"
+        "def f():\n"
+        "    for _ in range(3):\n"
+        "        if posix.fork() == 0:\n"
+        "            try:\n"
+        "                block = bytearray(40 << 20)\n"
+        "                block[::4096] = bytes(len(block) // 4096)\n"
+        "                time.sleep(10)\n"
+        "            finally:\n"
+        "                posix._exit(0)\n"
+        "    time.sleep(0.5)\n"
+        "    mine = bytearray(120 << 20)\n"  # within its own RLIMIT_AS; 240 MiB with the children's
+        "    mine[::4096] = bytes(len(mine) // 4096)\n"
+        "    return 1\n"
+    )
+    contained_by("memory_cgroup")
+    # the largest process, this one, is the one the kernel ends
+    result = hostile(program, [CallTest("f", (), 1)], timeout=3.0, memory_mb=128)
+    assert (result.tests[0].status, result.tests[0].error_type) == ("memory_limit", "MemoryError")
+    assert "together" in result.tests[0].message
+
+
+def test_a_kill_at_the_limit_in_one_run_is_not_blamed_on_the_next():
+    contained_by("memory_cgroup")
+    assert hostile(MEMORY_IN_MANY_PROCESSES, [CallTest("f", (), -1)], timeout=3.0, memory_mb=128).tests[0].got
+    suicide = "import posix\ndef f():\n    posix.kill(posix.getpid(), 9)\n"
+    outcome = hostile(suicide, [CallTest("f", (), 1)], memory_mb=128).tests[0]
+    assert (outcome.status, outcome.error_type) == ("error", "Crashed")
+
+
 def test_fork_bomb_is_bounded_and_fully_killed():
     contained_by("rlimit_nproc", "job_object")
     program = (
