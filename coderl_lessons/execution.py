@@ -22,12 +22,12 @@ Three kinds of tests:
 ``timeout`` covers one job: loading the program and all of its tests (each :class:`IOTest` is a
 separate process, and they share what is left of the budget). ``memory_mb`` is the address space
 each process may add to the interpreter's own; where the runner can make a memory cgroup
-(``protections()["memory_cgroup"]``: root, or a delegated cgroup) all of a run's processes together
-also hold at most ``memory_mb`` + 64 MiB, and a run that the kernel stops there fails with
+(``protections()["memory_cgroup"]``: cgroup v1, as root) all of a run's processes together also
+hold at most ``memory_mb`` + 64 MiB, and a run that the kernel stops there fails with
 ``memory_limit``. ``max_output_bytes`` caps stdout, each returned
 value and each file the program writes in its directory. Identical jobs are answered from an
 in-memory LRU cache (``cache=False`` to bypass it); results that depend on load rather than on
-the program (time limits, crashes) are not cached.
+the program (time limits, crashes, which of a run's processes the kernel ended) are not cached.
 
 Details a caller may notice: arguments reach the program by value (a function that mutates its
 argument does not mutate the caller's); for call and check tests the program is loaded as a
@@ -542,9 +542,10 @@ def _compile_ahead(payloads: list[tuple], start: int, count: int = 8) -> int:
 
 
 def _cacheable(result: ExecutionResult) -> bool:
-    if result.stage in ("time_limit", "crashed"):
+    if result.stage in ("time_limit", "crashed") or result.message == sandbox.GROUP_LIMIT_MESSAGE:
         return False
-    return not any(t.status == "time_limit" or t.error_type in ("Crashed", "InternalError") for t in result.tests)
+    return not any(t.status == "time_limit" or t.error_type in ("Crashed", "InternalError")
+                   or t.message == sandbox.GROUP_LIMIT_MESSAGE for t in result.tests)
 
 
 def _budget(tests: tuple[Test, ...], limits: tuple[float, int, int]) -> float:
@@ -603,6 +604,7 @@ class _Worker:
         self.protections: dict[str, bool] = {}
         self.dead = False  # killed by _ThreadedPool's watchdog
         self.loop = ""  # the fork server's loop: "C", "Python", or "none" (see fork_server_loop)
+        self.memory_group: str | None = None  # its runs' (see sandbox.MemoryGroup)
 
     def wait_ready(self, seconds: float = 60.0) -> None:
         give_up = time.monotonic() + seconds
@@ -645,8 +647,8 @@ class _Worker:
         self.process.kill()
 
     def hello(self, message: tuple) -> None:
-        """The judge's first message: ("hello", protections, pid, fork server loop)."""
-        self.protections, self.loop = message[1], message[3]
+        """The judge's first message: ("hello", protections, pid, fork server loop, memory group)."""
+        self.protections, self.loop, self.memory_group = message[1], message[3], message[4]
 
     def submit(self, job_id: int, index: int, payload: tuple, budget: float) -> None:
         if not self.pending:
@@ -707,7 +709,8 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.workdir, ignore_errors=True)
-        sandbox.remove_memory_group(self.process.pid)  # a judge that was killed could not
+        if self.memory_group:
+            sandbox.remove_memory_group(self.memory_group)  # a judge that was killed could not
 
 
 #: A judge whose current job has run this long counts as stuck (most likely on a program that will
@@ -749,6 +752,14 @@ class _Pool:
         return self.cpus[(self.pid + index) % len(self.cpus)]
 
     def grow(self, size: int) -> None:
+        """Judges for ``size`` jobs at once. One that has exited since the last batch (a judge
+        leaves after an error of its own when its fork server or memory group is gone, see
+        sandbox._serve) is replaced on its core first, before any job is sent to it."""
+        for slot, worker in enumerate(self.workers):
+            if worker.process.poll() is not None:
+                worker.close()
+                self.workers[slot] = _Worker(self.disabled, worker.cpu)
+                self.workers[slot].wait_ready()
         fresh = [_Worker(self.disabled, self._cpu(i)) for i in range(len(self.workers), size)]
         try:
             for worker in fresh:
@@ -799,6 +810,10 @@ class _Pool:
                     if worker.reads in readable:
                         for message in worker.receive():
                             if message[0] == "dead":
+                                dead = True
+                            elif message[0] == "bye":  # it leaves, and has run none of its pending jobs
+                                queue.extendleft(index for _, index, _ in reversed(worker.pending))
+                                worker.pending.clear()
                                 dead = True
                             elif message[0] == "hello":
                                 worker.hello(message)
@@ -872,7 +887,7 @@ class _ThreadedPool:
                     message = None
                 finally:
                     watchdog.cancel()
-                if not (isinstance(message, tuple) and message[:1] == ("hello",) and len(message) == 4):
+                if not (isinstance(message, tuple) and message[:1] == ("hello",) and len(message) == 5):
                     raise RuntimeError(f"a sandbox worker did not start (status {worker.process.poll()})")
                 worker.hello(message)
         except BaseException:

@@ -542,7 +542,7 @@ class Plan:
         self.enforce_landlock: Callable[[], None] = lambda: None
         self.pid_namespace = False
         self.base_vsize = _virtual_size()
-        self.memory_group = MemoryGroup.create(os.getpid()) if self._enabled("cgroup") else None
+        self.memory_group = MemoryGroup.create() if self._enabled("cgroup") else None
 
     def _enabled(self, name: str) -> bool:
         return _LINUX and name not in self.disabled
@@ -568,11 +568,13 @@ class Plan:
             else:
                 unshare(mask)
             self.flags.update({name: True for name in wanted})
+            if "ipc_namespace" in wanted:
+                self.flags["ipc_namespace"] = _no_ipc_objects()
         except OSError:
             for name, bit in wanted.items():  # one at a time: keep whichever works
                 try:
                     unshare(bit)
-                    self.flags[name] = True
+                    self.flags[name] = name != "ipc_namespace" or _no_ipc_objects()
                 except OSError:
                     self.flags[name] = False
         self.flags["user_namespace"] = self.userns
@@ -645,6 +647,21 @@ class Plan:
                 os.close(fd)
         self.flags.update(landlock_net=self.ruleset >= 0 and self.landlock >= 4,
                           landlock_signal_scope=self.ruleset >= 0 and self.landlock >= 6)
+
+
+#: The limits of the judge's own IPC namespace: no System V shared memory, message queues or
+#: semaphores. Shared by all of the judge's runs, an object one run made would outlive it, held
+#: against no run's memory limit. Where they cannot be set, ``ipc_namespace`` reads False.
+_IPC_LIMITS = {"shmmni": "0", "shmall": "0", "msgmni": "0", "sem": "0 0 0 0"}
+
+
+def _no_ipc_objects() -> bool:
+    try:
+        for name, value in _IPC_LIMITS.items():
+            _write(f"/proc/sys/kernel/{name}", value)
+        return True
+    except OSError:
+        return False
 
 
 def _open_path(path: str) -> tuple[int, bool] | None:
@@ -743,19 +760,26 @@ def _virtual_size() -> int:
 # RLIMIT_AS bounds each process, and a run may start up to 64 (RLIMIT_NPROC): 64 processes of
 # 512 MiB each are 32 GiB, more than this kind of machine has, and the kernel's out-of-memory
 # killer would then pick its victim machine-wide (a notebook kernel holding a model, say). Where
-# the system lets us (root, or a delegated cgroup), each run moves itself into a memory cgroup of
-# its judge's before it confines itself further, so that its processes share one limit and the
-# out-of-memory killer chooses among them only. The fork server stays outside it.
+# the system lets us, each run moves itself into a memory cgroup of its judge's before it
+# confines itself further, so that its processes share one limit and the out-of-memory killer
+# chooses among them only. The fork server stays outside it.
+#
+# cgroup v1 only, where the judge may make a group below its own (root, here). Under cgroup v2 a
+# group with processes of its own (the judge's holds the judge and its caller) cannot hand the
+# memory controller to a child ("no internal processes"), so the runner would first have to move
+# its caller into a leaf group of its own; it does not, and there ``memory_cgroup`` reads False.
 
 #: What one process may hold beyond the address space a job allows it (``memory_mb``): the pages
 #: it copies from the fork server, page tables, files in its directory. A single process then
 #: meets its RLIMIT_AS (a MemoryError) before the group's limit.
 _GROUP_SLACK = 64 << 20
 _GROUP_PREFIX = "coderl-runs-"
+#: The verdict's message when the kernel ends a run's process at the group's limit.
+GROUP_LIMIT_MESSAGE = "the program's processes together went past its memory limit"
 
 
-def _memory_hierarchy() -> tuple[str, str] | None:
-    """(directory of this process's memory cgroup, "v1" or "v2"); None if there is none."""
+def _memory_hierarchy() -> str | None:
+    """The directory of this process's cgroup v1 memory group; None if there is none."""
     try:
         with open("/proc/self/cgroup") as handle:
             cgroups = handle.read()
@@ -763,77 +787,60 @@ def _memory_hierarchy() -> tuple[str, str] | None:
             mounts = handle.read()
     except OSError:
         return None
-    return _memory_cgroup_dir(cgroups, mounts, _has_memory_controller)
+    return _memory_cgroup_dir(cgroups, mounts)
 
 
-def _memory_cgroup_dir(cgroups: str, mountinfo: str, has_memory: Callable[[str], bool]) -> tuple[str, str] | None:
-    """Where the memory cgroup of ``/proc/PID/cgroup`` text is mounted, from ``mountinfo`` text.
-
-    cgroup v1 (a "memory" hierarchy) first, as it holds the controller when both are mounted;
-    then v2, whose group must offer the controller (``has_memory(directory)``).
-    """
-    lines = [line.split(":", 2) for line in cgroups.splitlines() if line.count(":") >= 2]
-    mounts = [line.split() for line in mountinfo.splitlines() if " - " in line]
-    for version in ("v1", "v2"):
-        path = next((p for _, controllers, p in lines
-                     if (controllers == "" if version == "v2" else "memory" in controllers.split(","))), None)
-        if path is None:
+def _memory_cgroup_dir(cgroups: str, mountinfo: str) -> str | None:
+    """Where the v1 memory group named in ``/proc/PID/cgroup`` text is, by ``mountinfo`` text
+    (whose mount may show the hierarchy from a group down, as in a cgroup namespace)."""
+    path = next((line.split(":", 2)[2] for line in cgroups.splitlines()
+                 if line.count(":") >= 2 and "memory" in line.split(":", 2)[1].split(",")), None)
+    if path is None:
+        return None
+    for fields in (line.split() for line in mountinfo.splitlines() if " - " in line):
+        separator = fields.index("-")
+        if fields[separator + 1] != "cgroup" or "memory" not in fields[-1].split(","):
             continue
-        for fields in mounts:
-            separator = fields.index("-")
-            fstype, options = fields[separator + 1], fields[-1].split(",")
-            if not (fstype == "cgroup2" if version == "v2" else fstype == "cgroup" and "memory" in options):
-                continue
-            root, mountpoint = fields[3], fields[4]
-            if path == root or path.startswith(root.rstrip("/") + "/"):
-                directory = os.path.join(mountpoint, path[len(root):].lstrip("/")).rstrip("/")
-                if version == "v1" or has_memory(directory):
-                    return directory, version
+        root, mountpoint = fields[3], fields[4]
+        if path == root or path.startswith(root.rstrip("/") + "/"):
+            return os.path.join(mountpoint, path[len(root):].lstrip("/")).rstrip("/")
     return None
-
-
-def _has_memory_controller(directory: str) -> bool:
-    try:
-        with open(os.path.join(directory, "cgroup.controllers")) as handle:
-            return "memory" in handle.read().split()
-    except OSError:
-        return False
 
 
 class MemoryGroup:
     """The memory cgroup a judge's runs move into (see the comment above)."""
 
-    def __init__(self, path: str, version: str) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        limit_file, events_file = (("memory.limit_in_bytes", "memory.oom_control") if version == "v1"
-                                   else ("memory.max", "memory.events"))
         # Opened here, by the judge: the fork server inherits `procs`, and each run writes "0" to
         # it (move myself) before it drops its privileges, then closes it with every other fd.
         self.procs = os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
-        self._limit = os.open(os.path.join(path, limit_file), os.O_WRONLY | os.O_CLOEXEC)
-        self._events = os.open(os.path.join(path, events_file), os.O_RDONLY | os.O_CLOEXEC)
-        self.bytes = 0
+        self._limit = os.open(os.path.join(path, "memory.limit_in_bytes"), os.O_WRONLY | os.O_CLOEXEC)
+        try:  # present where swap is accounted: memory + swap, so that a run cannot swap its way past
+            self._with_swap = os.open(os.path.join(path, "memory.memsw.limit_in_bytes"), os.O_WRONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            self._with_swap = -1
+        self._events = os.open(os.path.join(path, "memory.oom_control"), os.O_RDONLY | os.O_CLOEXEC)
+        self.bytes = 1 << 62  # unlimited, as a new group starts: the first limit lowers it
+        self.broken = False
         self.kills = self.oom_kills()
 
     @classmethod
-    def create(cls, judge_pid: int) -> "MemoryGroup | None":
-        """A fresh group under this process's own memory cgroup, or None where we may not make one."""
-        found = _memory_hierarchy()
-        if found is None:
+    def create(cls) -> "MemoryGroup | None":
+        """A fresh group under this process's own memory group, or None where we may not make one."""
+        parent = _memory_hierarchy()
+        if parent is None:
             return None
-        parent, version = found
         _remove_stale_groups(parent)
-        path = os.path.join(parent, f"{_GROUP_PREFIX}{judge_pid}")
+        # Named by the judge's pid (for the sweep) and 8 random hex digits: never a group some
+        # earlier judge of the same pid left, which its caller may still be about to remove.
+        path = os.path.join(parent, f"{_GROUP_PREFIX}{os.getpid()}-{os.urandom(4).hex()}")
         try:
             os.mkdir(path)
-        except FileExistsError:
-            pass
         except OSError:
             return None
         try:
-            if version == "v2" and not _has_memory_controller(path):
-                _write(os.path.join(parent, "cgroup.subtree_control"), "+memory")
-            return cls(path, version)
+            return cls(path)
         except OSError:
             _remove_group(path)
             return None
@@ -841,9 +848,18 @@ class MemoryGroup:
     def limit(self, memory_mb: int) -> None:
         """All the run's processes together: what a job allows one, plus _GROUP_SLACK."""
         wanted = (memory_mb << 20) + _GROUP_SLACK
-        if wanted != self.bytes:
-            os.write(self._limit, str(wanted).encode())
-            self.bytes = wanted
+        if wanted == self.bytes:
+            return
+        # memory + swap may never be below memory alone: raise it first, lower it last
+        order = [self._limit, self._with_swap] if wanted < self.bytes else [self._with_swap, self._limit]
+        try:
+            for fd in order:
+                if fd >= 0:
+                    os.write(fd, str(wanted).encode())
+        except OSError:
+            self.broken = True  # e.g. lowered below what cannot be reclaimed: a fresh judge will do
+            raise
+        self.bytes = wanted
 
     def oom_kills(self) -> int:
         """How many processes the kernel has killed in this group for want of memory, so far."""
@@ -853,14 +869,23 @@ class MemoryGroup:
         return 0
 
     def killed_since_last_asked(self) -> bool:
-        """Did the group lose a process to its limit since the last call (one run's lifetime)?"""
-        kills = self.oom_kills()
+        """Did the group lose a process to the out-of-memory killer since the last call (one run's
+        lifetime)? Raises OSError if the group is gone (its judge then exits: see usable)."""
+        try:
+            kills = self.oom_kills()
+        except OSError:
+            self.broken = True
+            raise
         new, self.kills = kills > self.kills, kills
         return new
 
+    def usable(self) -> bool:
+        return not self.broken and os.path.isdir(self.path)
+
     def remove(self) -> None:
-        for fd in (self.procs, self._limit, self._events):
-            os.close(fd)
+        for fd in (self.procs, self._limit, self._with_swap, self._events):
+            if fd >= 0:
+                os.close(fd)
         _remove_group(self.path)
 
 
@@ -878,16 +903,19 @@ def _remove_group(path: str) -> None:
 
 def _remove_stale_groups(parent: str) -> None:
     """Groups of judges killed along with their caller (a caller removes those of the judges it
-    killed itself): their judge is gone, and they are over a minute old, so not a group its
-    caller is about to remove."""
+    ends itself, see remove_memory_group): their judge is gone, and they are over a minute old,
+    so not a group whose caller is about to remove it."""
     try:
-        names = [n for n in os.listdir(parent) if n.startswith(_GROUP_PREFIX) and n[len(_GROUP_PREFIX):].isdigit()]
+        names = os.listdir(parent)
     except OSError:
         return
     for name in names:
+        pid = name[len(_GROUP_PREFIX):].split("-")[0]
+        if not (name.startswith(_GROUP_PREFIX) and pid.isdigit()):
+            continue
         path = os.path.join(parent, name)
         try:
-            os.kill(int(name[len(_GROUP_PREFIX):]), 0)
+            os.kill(int(pid), 0)
         except ProcessLookupError:
             try:
                 if time.time() - os.stat(path).st_mtime > 60:
@@ -898,13 +926,11 @@ def _remove_stale_groups(parent: str) -> None:
             pass
 
 
-def remove_memory_group(judge_pid: int) -> None:
-    """For the caller, after its judge has gone: its group, if the judge could not remove it."""
-    found = _memory_hierarchy()
-    if found is not None:
-        path = os.path.join(found[0], f"{_GROUP_PREFIX}{judge_pid}")
-        if os.path.isdir(path):
-            _remove_group(path)
+def remove_memory_group(path: str) -> None:
+    """For the caller, after its judge has gone: the group it named in its hello, if the judge
+    could not remove it (it was killed)."""
+    if os.path.basename(path).startswith(_GROUP_PREFIX) and os.path.isdir(path):
+        _remove_group(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1841,12 +1867,12 @@ class Run:
         how, code, cpu, killed = self.ended or ("exit", 0, 0.0, "")
         if self.reason in _KILL_REASONS:
             return ("error", *_KILL_REASONS[self.reason])
-        if self.out_of_memory and not self.reason and killed == "" and how == "signal" and code == _SIGKILL:
-            return "memory_limit", "MemoryError", "the program's processes together went past its memory limit"
         if self.reason == "deadline" or killed == "deadline" or (
             how == "signal" and code == _SIGKILL and cpu >= self.cpu_limit - 0.05
         ):
             return "time_limit", "TimeLimitExceeded", "the program ran past its time limit"
+        if self.out_of_memory and not self.reason and killed == "" and how == "signal" and code == _SIGKILL:
+            return "memory_limit", "MemoryError", GROUP_LIMIT_MESSAGE
         if how == "signal":
             try:
                 name = signal.Signals(code).name
@@ -2255,8 +2281,10 @@ def worker_main(argv: list[str]) -> None:
 
     Protocol with the caller over stdin/stdout, frames of marshal data:
     caller -> judge ("job", id, program, tests, (timeout, memory_mb, max_output));
-    judge -> caller ("hello", protections, pid, loop) once, loop being "C" or "Python" (the fork
-    server's), then ("result", id, stage, error_type, message, seconds, outcomes) per job, in order.
+    judge -> caller ("hello", protections, pid, loop, group) once, loop being "C" or "Python" (the
+    fork server's) and group the path of its memory group (or None); then ("result", id, stage,
+    error_type, message, seconds, outcomes) per job, in order; ("bye",) if it leaves after an error
+    of its own (see _serve), the jobs it has not answered unrun.
     """
     workdir = argv[0]
     disabled = frozenset(filter(None, argv[1].split(","))) if len(argv) > 1 else frozenset()
@@ -2313,15 +2341,21 @@ def worker_main(argv: list[str]) -> None:
     found = dict(plan.flags, **ready[1])
     found["filesystem_jail"] = bool(found.get("filesystem_jail") and found.get("chroot"))
     found.update(separate_process=True, wall_clock_limit=True, fresh_tmpdir=True, reliability_guard=True)
+    # Runs join the group; it holds only if they cannot then write its files (move out, raise its
+    # limit): a uid of their own, or no /sys in the jail, or Landlock.
+    joined = bool(found.get("memory_cgroup"))
+    found["memory_cgroup"] = joined and any(found.get(name) for name in ("setuid_unprivileged", "filesystem_jail",
+                                                                          "landlock_fs"))
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     signal.signal(signal.SIGALRM, _alarm)
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
-    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2]))))
+    group = plan.memory_group.path if plan.memory_group is not None else None
+    write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2], group))))
     try:
-        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None,
-                      plan.memory_group if protections["memory_cgroup"] else None)
+        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None, plan.memory_group if joined else None)
         _serve(judge, FrameReader(requests), replies, plan.base_vsize,
-               lambda: os.waitpid(pid, os.WNOHANG)[0] != pid)
+               lambda: os.waitpid(pid, os.WNOHANG)[0] != pid and (judge.memory_group is None
+                                                                  or judge.memory_group.usable()))
     finally:
         judge_end.close()  # the fork server exits (killing its run), then we clean up
         os.waitpid(pid, 0)
@@ -2333,7 +2367,8 @@ def worker_main(argv: list[str]) -> None:
 def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, alive: Callable[[], bool],
            encode: Callable[[Any], bytes] = marshal.dumps) -> None:
     """Answer the caller's jobs until it hangs up (or, after a judge error, ``alive()`` says
-    what runs need is gone: the fork server). Results go out as ``encode`` writes them."""
+    what runs need is gone: the fork server, or their memory group). Results go out as ``encode``
+    writes them."""
     while True:
         payload = requests.read()
         if payload is None:
@@ -2346,6 +2381,7 @@ def _serve(judge: Judge, requests: FrameReader, replies: int, base_vsize: int, a
                       0.0, [("not_run", None, None, None, 0.0)] * len(tests))
         write_all(replies, frame(encode(("result", job_id, *record))))
         if record[1] == "InternalError" and not alive():
+            write_all(replies, frame(encode(("bye",))))  # none of the jobs sent since will run here
             return  # exit: the caller starts a fresh worker
 
 
@@ -2734,7 +2770,7 @@ def _spawning_judge(workdir: str, disabled: frozenset[str], requests: int, repli
         signal.signal(signal.SIGALRM, _alarm)
     # To the caller in JSON, not marshal: a spawned run is a process of the caller's user, and
     # one that reached this pipe could otherwise hand the caller malformed marshal data.
-    write_all(replies, frame(json_message(("hello", protections, os.getpid(), "none"))))
+    write_all(replies, frame(json_message(("hello", protections, os.getpid(), "none", None))))
     try:
         _serve(judge, FrameReader(requests), replies, 0, lambda: True, json_message)
     finally:

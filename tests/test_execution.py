@@ -429,50 +429,70 @@ def test_on_root_linux_every_isolation_facility_is_active():
         assert report[name], name
 
 
-def _memory_groups_of_our_judges() -> set[str]:
-    """Memory groups named after this process's judges (other test processes have theirs)."""
-    found = sandbox._memory_hierarchy()
+def _our_memory_groups() -> set[str]:
+    """The memory groups this process's judges named in their hello (other test processes have theirs)."""
     pool = ex._pool_or_none()
-    if found is None or pool is None:
-        return set()
-    ours = {f"coderl-runs-{worker.process.pid}" for worker in pool.workers}
-    return ours & set(os.listdir(found[0]))
+    return {w.memory_group for w in pool.workers if w.memory_group} if pool else set()
 
 
-def _gone(names: set[str]) -> bool:
-    found = sandbox._memory_hierarchy()
-    return found is None or not names & set(os.listdir(found[0]))
+def _a_fresh_judges_groups() -> set[str]:
+    """Shut the pool down, have one fresh judge run a job: its memory groups (one, or none)."""
+    ex.shutdown()
+    assert ex.run_tests("def f():\n    return 1\n", [CallTest("f", (), 1)], cache=False).passed
+    return _our_memory_groups()
 
 
 def test_a_memory_group_per_judge_is_made_where_allowed_and_removed_with_it():
-    ex.shutdown()
-    assert ex.run_tests("def f():\n    return 1\n", [CallTest("f", (), 1)], cache=False).passed
-    made = _memory_groups_of_our_judges()
+    made = _a_fresh_judges_groups()
     assert bool(made) == ex.protections()["memory_cgroup"]
+    assert all(os.path.isdir(path) for path in made)
     ex.shutdown()
-    assert _gone(made)
+    assert not any(os.path.exists(path) for path in made)
 
 
 def test_a_killed_judges_memory_group_is_removed_by_the_caller():
     if not ex.protections()["memory_cgroup"]:
         pytest.skip("no memory cgroup here")
-    ex.shutdown()
-    assert ex.run_tests("def f():\n    return 1\n", [CallTest("f", (), 1)], cache=False).passed
-    made = _memory_groups_of_our_judges()
+    made = _a_fresh_judges_groups()
     for worker in ex._pool_or_none().workers:
         worker.process.kill()  # SIGKILL: it cannot remove its own
         worker.process.wait()
-    assert made and made == _memory_groups_of_our_judges()
+    assert made and all(os.path.isdir(path) for path in made)
     ex.shutdown()
-    assert _gone(made)
+    assert not any(os.path.exists(path) for path in made)
+
+
+def test_the_memory_groups_limit_follows_each_job_up_and_down():
+    if not ex.protections()["memory_cgroup"]:
+        pytest.skip("no memory cgroup here")
+    ex.shutdown()
+    program = "def f():\n    return len(bytearray(200 << 20))\n"
+    for memory_mb in (128, 512, 128):  # memory + swap, where accounted, must follow in the right order
+        result = ex.run_tests(program, [CallTest("f", (), 200 << 20)], memory_mb=memory_mb, cache=False)
+        assert result.tests[0].status == ("passed" if memory_mb == 512 else "memory_limit"), memory_mb
+        (group,) = _our_memory_groups()
+        with open(os.path.join(group, "memory.limit_in_bytes")) as handle:
+            assert int(handle.read()) == (memory_mb + 64) << 20
+
+
+def test_a_judge_whose_memory_group_vanished_gives_way_to_a_fresh_one():
+    if not ex.protections()["memory_cgroup"]:
+        pytest.skip("no memory cgroup here")
+    (group,) = _a_fresh_judges_groups()
+    program, tests = "def f():\n    return 1\n", [CallTest("f", (), 1)]
+    os.rmdir(group)  # empty between jobs: removed from outside (an administrator, a sweep)
+    first = ex.run_tests(program, tests, cache=False)  # the runner's failure, said as such, and not cached
+    assert (first.stage, first.error_type, first.message) == ("crashed", "InternalError", "OSError: [Errno 19] No such device\n")
+    assert ex.run_tests(program, tests, cache=False).passed  # a fresh judge, with a group of its own
+    assert _our_memory_groups() and group not in _our_memory_groups()
 
 
 def test_only_old_groups_of_dead_judges_are_swept(tmp_path):
     ended = [subprocess.Popen([sys.executable, "-c", "pass"]) for _ in range(2)]
     for process in ended:
         process.wait()  # their pids now name no process
-    stale, fresh = (f"coderl-runs-{process.pid}" for process in ended)
-    live, other = f"coderl-runs-{os.getpid()}", "coderl-runs-x"
+    stale, fresh = (f"coderl-runs-{process.pid}-0a1b2c3d" for process in ended)
+    live, other = f"coderl-runs-{os.getpid()}-0a1b2c3d", "coderl-runs-x"
     for name in (stale, live, other, fresh):
         (tmp_path / name).mkdir()
         if name != fresh:
@@ -481,21 +501,17 @@ def test_only_old_groups_of_dead_judges_are_swept(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {live, other, fresh}
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
-def test_the_memory_cgroup_is_found_from_proc_text(version):
-    if version == "v1":
-        cgroups = "12:pids:/x\n4:memory:/process_api/abc\n0::/\n"
-        mountinfo = ("30 25 0:26 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
-                     "31 25 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-                     "32 25 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n")
-        assert sandbox._memory_cgroup_dir(cgroups, mountinfo, lambda d: True) == (
-            "/sys/fs/cgroup/memory/process_api/abc", "v1")
-    else:  # a container's namespace: the mount's root is the group itself
-        cgroups = "0::/user.slice/app.scope\n"
-        mountinfo = "40 30 0:30 /user.slice /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
-        assert sandbox._memory_cgroup_dir(cgroups, mountinfo, lambda d: True) == ("/sys/fs/cgroup/app.scope", "v2")
-        assert sandbox._memory_cgroup_dir(cgroups, mountinfo, lambda d: False) is None  # no memory controller
-    assert sandbox._memory_cgroup_dir(cgroups, "", lambda d: True) is None  # not mounted
+def test_the_memory_cgroup_is_found_from_proc_text():
+    cgroups = "12:pids:/x\n4:memory:/process_api/abc\n0::/\n"
+    mountinfo = ("30 25 0:26 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+                 "31 25 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+                 "32 25 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n")
+    assert sandbox._memory_cgroup_dir(cgroups, mountinfo) == "/sys/fs/cgroup/memory/process_api/abc"
+    # a cgroup namespace: the mount shows the hierarchy from the container's group down
+    namespaced = "31 25 0:27 /process_api /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+    assert sandbox._memory_cgroup_dir(cgroups, namespaced) == "/sys/fs/cgroup/memory/abc"
+    assert sandbox._memory_cgroup_dir(cgroups, mountinfo.replace("rw,memory", "rw,cpu")) is None  # not mounted
+    assert sandbox._memory_cgroup_dir("0::/user.slice\n", mountinfo) is None  # cgroup v2 only: not made
 
 
 def test_without_facilities_the_runner_still_works_and_says_so():
@@ -510,6 +526,8 @@ def test_without_facilities_the_runner_still_works_and_says_so():
         assert result.passed
         assert ex.run_tests("while True: pass", [], timeout=0.3).stage == "time_limit"
     assert ex.protections()["pid_namespace"] == (sys.platform.startswith("linux") and os.geteuid() == 0)
+    with ex.degraded("jail", "landlock", "setuid"):  # a run of uid 0 that could write the group's files
+        assert not ex.protections()["memory_cgroup"]
     with pytest.raises(ValueError):
         with ex.degraded("seccomp"):
             pass

@@ -109,23 +109,33 @@ def test_memory_bomb():
     assert hostile(stubborn, [], memory_mb=128).stage == "time_limit"
 
 
-#: Children that each fill 100 MiB and hold it; after a second the run says how many still live.
+#: Children that each fill 100 MiB and hold it. Once each has either said it is full or died,
+#: the run says how many are alive (and full).
 MEMORY_IN_MANY_PROCESSES = (
     "import posix, time\n"
     "def f():\n"
-    "    children = []\n"
-    "    for _ in range(6):\n"
+    "    full, children = posix.pipe(), []\n"
+    "    for i in range(6):\n"
     "        pid = posix.fork()\n"
     "        if pid == 0:\n"
     "            try:\n"
     "                block = bytearray(100 << 20)\n"
     "                block[::4096] = bytes(len(block) // 4096)\n"  # every page written: resident
-    "                time.sleep(10)\n"
+    "                posix.write(full[1], bytes([i]))\n"
+    "                time.sleep(30)\n"
     "            finally:\n"
     "                posix._exit(0)\n"
     "        children.append(pid)\n"
-    "    time.sleep(1.0)\n"
-    "    return sum(posix.waitpid(pid, posix.WNOHANG) == (0, 0) for pid in children)\n"
+    "    posix.set_blocking(full[0], False)\n"
+    "    said, dead = set(), set()\n"
+    "    while len(said | dead) < len(children):\n"
+    "        try:\n"
+    "            said.update(children[i] for i in posix.read(full[0], 64))\n"
+    "        except BlockingIOError:\n"
+    "            pass\n"
+    "        dead.update(c for c in children if c not in dead and posix.waitpid(c, posix.WNOHANG)[0] == c)\n"
+    "        time.sleep(0.01)\n"
+    "    return sum(posix.waitpid(c, posix.WNOHANG) == (0, 0) for c in children if c not in dead)\n"
 )
 
 
@@ -134,7 +144,7 @@ def test_memory_spread_over_many_processes_is_held_to_one_limit():
     processes in one memory cgroup (memory_mb + 64 MiB for all of them) at most one can hold its
     100 MiB at a time: the kernel ends the others."""
     contained_by("memory_cgroup")
-    result = hostile(MEMORY_IN_MANY_PROCESSES, [CallTest("f", (), -1)], timeout=3.0, memory_mb=128)
+    result = hostile(MEMORY_IN_MANY_PROCESSES, [CallTest("f", (), -1)], timeout=5.0, memory_mb=128)
     assert result.tests[0].status == "wrong_answer"
     assert int(result.tests[0].got) <= 1
 
@@ -165,10 +175,40 @@ def test_a_program_killed_at_its_processes_shared_limit_is_told_so():
 
 def test_a_kill_at_the_limit_in_one_run_is_not_blamed_on_the_next():
     contained_by("memory_cgroup")
-    assert hostile(MEMORY_IN_MANY_PROCESSES, [CallTest("f", (), -1)], timeout=3.0, memory_mb=128).tests[0].got
+    assert hostile(MEMORY_IN_MANY_PROCESSES, [CallTest("f", (), -1)], timeout=5.0, memory_mb=128).tests[0].got
     suicide = "import posix\ndef f():\n    posix.kill(posix.getpid(), 9)\n"
     outcome = hostile(suicide, [CallTest("f", (), 1)], memory_mb=128).tests[0]
     assert (outcome.status, outcome.error_type) == ("error", "Crashed")
+
+
+def test_a_run_cannot_leave_its_memory_group():
+    contained_by("memory_cgroup")
+    program = (
+        "def f():\n"
+        "    try:\n"
+        "        with open('/sys/fs/cgroup/memory/cgroup.procs', 'w') as handle:\n"  # the hierarchy's root
+        "            handle.write('0')\n"
+        "        return 'moved'\n"
+        "    except OSError as error:\n"
+        "        return type(error).__name__\n"
+    )
+    outcome = hostile(program, [CallTest("f", (), "moved")]).tests[0]
+    assert outcome.status == "wrong_answer" and outcome.got in ("'FileNotFoundError'", "'PermissionError'")
+
+
+def test_no_system_v_ipc_objects_to_leave_behind():
+    """A run's IPC namespace is its judge's, shared by its runs: a segment one run made would
+    outlive it, hold memory against no run's limit and be there for the next run to read."""
+    contained_by("ipc_namespace")
+    program = (
+        "import ctypes\n"
+        "def f():\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    made = [libc.shmget(0, 1 << 20, 0o1600), libc.msgget(0, 0o1600), libc.semget(0, 1, 0o1600)]\n"
+        "    return made\n"
+    )
+    outcome = hostile(program, [CallTest("f", (), None)]).tests[0]
+    assert outcome.got == "[-1, -1, -1]"  # none made
 
 
 def test_fork_bomb_is_bounded_and_fully_killed():
