@@ -24,10 +24,10 @@ separate process, and they share what is left of the budget). ``memory_mb`` is t
 each process may add to the interpreter's own; where the runner can make a memory cgroup
 (``protections()["memory_cgroup"]``: cgroup v1, as root) all of a run's processes together also
 hold at most ``memory_mb`` + 64 MiB, and a run that the kernel stops there fails with
-``memory_limit``. ``max_output_bytes`` caps stdout, each returned
-value and each file the program writes in its directory. Identical jobs are answered from an
-in-memory LRU cache (``cache=False`` to bypass it); results that depend on load rather than on
-the program (time limits, crashes, which of a run's processes the kernel ended) are not cached.
+``memory_limit``. ``max_output_bytes`` caps stdout, each returned value and each file the program
+writes in its directory. Identical jobs are answered from an in-memory LRU cache (``cache=False``
+to bypass it); results that depend on load rather than on the program (time limits, crashes,
+which of a run's processes the kernel ended) are not cached.
 
 Details a caller may notice: arguments reach the program by value (a function that mutates its
 argument does not mutate the caller's); for call and check tests the program is loaded as a
@@ -760,6 +760,10 @@ class _Pool:
                 worker.close()
                 self.workers[slot] = _Worker(self.disabled, worker.cpu)
                 self.workers[slot].wait_ready()
+        for slot, spare in list(self.spares.items()):
+            if spare.process.poll() is not None:  # a new one starts when needed
+                spare.close()
+                del self.spares[slot]
         fresh = [_Worker(self.disabled, self._cpu(i)) for i in range(len(self.workers), size)]
         try:
             for worker in fresh:
