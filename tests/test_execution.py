@@ -481,8 +481,9 @@ def test_a_judge_whose_memory_group_vanished_gives_way_to_a_fresh_one():
     (group,) = _a_fresh_judges_groups()
     program, tests = "def f():\n    return 1\n", [CallTest("f", (), 1)]
     os.rmdir(group)  # empty between jobs: removed from outside (an administrator, a sweep)
-    first = ex.run_tests(program, tests, cache=False)  # the runner's failure, said as such, and not cached
-    assert (first.stage, first.error_type, first.message) == ("crashed", "InternalError", "OSError: [Errno 19] No such device\n")
+    first = ex.run_tests(program, tests, cache=False)  # the runner's failure, said as such
+    assert (first.stage, first.error_type) == ("crashed", "InternalError")
+    assert first.message == "OSError: [Errno 19] No such device\n"
     assert ex.run_tests(program, tests, cache=False).passed  # a fresh judge, with a group of its own
     assert _our_memory_groups() and group not in _our_memory_groups()
 
