@@ -605,6 +605,7 @@ class _Worker:
         self.dead = False  # killed by _ThreadedPool's watchdog
         self.loop = ""  # the fork server's loop: "C", "Python", or "none" (see fork_server_loop)
         self.memory_group: str | None = None  # its runs' (see sandbox.MemoryGroup)
+        self.failed = False  # its last result was an error of its own ("InternalError")
 
     def wait_ready(self, seconds: float = 60.0) -> None:
         give_up = time.monotonic() + seconds
@@ -758,8 +759,13 @@ class _Pool:
         for slot, worker in enumerate(self.workers):
             if worker.process.poll() is not None:
                 worker.close()
-                self.workers[slot] = _Worker(self.disabled, worker.cpu)
-                self.workers[slot].wait_ready()
+                fresh = _Worker(self.disabled, worker.cpu)
+                try:
+                    fresh.wait_ready()
+                except BaseException:
+                    fresh.kill()  # the slot keeps the dead one, retried next time
+                    raise
+                self.workers[slot] = fresh
         for slot, spare in list(self.spares.items()):
             if spare.process.poll() is not None:  # a new one starts when needed
                 spare.close()
@@ -815,13 +821,14 @@ class _Pool:
                         for message in worker.receive():
                             if message[0] == "dead":
                                 dead = True
-                            elif message[0] == "bye":  # it leaves, and has run none of its pending jobs
+                            elif message[0] == "bye" and worker.failed:  # it leaves, its pending jobs unrun
                                 queue.extendleft(index for _, index, _ in reversed(worker.pending))
                                 worker.pending.clear()
                                 dead = True
-                            elif message[0] == "hello":
+                            elif message[0] == "hello" and not worker.protections:
                                 worker.hello(message)
                             elif message[0] == "result" and worker.pending and message[1] == worker.pending[0][0]:
+                                worker.failed = message[3] == "InternalError"  # a bye may follow
                                 records[worker.pending.popleft()[1]] = message[2:]
                                 worker.head_since = time.monotonic()
                                 left -= 1

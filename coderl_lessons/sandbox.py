@@ -650,18 +650,27 @@ class Plan:
 
 
 #: The limits of the judge's own IPC namespace: no System V shared memory, message queues or
-#: semaphores. Shared by all of the judge's runs, an object one run made would outlive it, held
-#: against no run's memory limit. Where they cannot be set, ``ipc_namespace`` reads False.
-_IPC_LIMITS = {"shmmni": "0", "shmall": "0", "msgmni": "0", "sem": "0 0 0 0"}
+#: semaphores, no POSIX message queues. Shared by all of the judge's runs, an object one run made
+#: would outlive it, held against no run's memory limit. Where they cannot be set, or a run could
+#: set them back (see _system_files_out_of_reach), ``ipc_namespace`` reads False.
+_IPC_LIMITS = {"kernel/shmmni": "0", "kernel/shmall": "0", "kernel/msgmni": "0", "kernel/sem": "0 0 0 0",
+               "fs/mqueue/queues_max": "0"}
 
 
 def _no_ipc_objects() -> bool:
     try:
         for name, value in _IPC_LIMITS.items():
-            _write(f"/proc/sys/kernel/{name}", value)
+            _write(f"/proc/sys/{name}", value)
         return True
     except OSError:
         return False
+
+
+def _system_files_out_of_reach(probe: dict[str, bool]) -> bool:
+    """Could a run not write the judge's memory group or /proc/sys, by what its probe run saw? A
+    uid of its own, or a jail without /sys and /proc, or Landlock. (Root without capabilities may
+    still write files root owns.)"""
+    return bool(probe.get("setuid_unprivileged") or probe.get("chroot") or probe.get("landlock_fs"))
 
 
 def _open_path(path: str) -> tuple[int, bool] | None:
@@ -928,8 +937,11 @@ def _remove_stale_groups(parent: str) -> None:
 
 def remove_memory_group(path: str) -> None:
     """For the caller, after its judge has gone: the group it named in its hello, if the judge
-    could not remove it (it was killed)."""
-    if os.path.basename(path).startswith(_GROUP_PREFIX) and os.path.isdir(path):
+    could not remove it (it was killed). Only a judge's group below our own memory group."""
+    pid, _, suffix = os.path.basename(path).removeprefix(_GROUP_PREFIX).partition("-")
+    ours = (os.path.basename(path).startswith(_GROUP_PREFIX) and pid.isdigit() and len(suffix) == 8
+            and all(c in "0123456789abcdef" for c in suffix))
+    if ours and os.path.dirname(path) == _memory_hierarchy() and os.path.isdir(path):
         _remove_group(path)
 
 
@@ -1300,6 +1312,8 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
         __import__("resource")  # runs then find it in sys.modules (see _Lazy)
     probe = _probe(plan)
+    if not _system_files_out_of_reach(probe):  # a run could move out of the group or raise its limit
+        plan.memory_group, probe["memory_cgroup"] = None, False  # so runs do not join it, nor the judge use it
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
     _standard_streams()
@@ -2341,18 +2355,15 @@ def worker_main(argv: list[str]) -> None:
     found = dict(plan.flags, **ready[1])
     found["filesystem_jail"] = bool(found.get("filesystem_jail") and found.get("chroot"))
     found.update(separate_process=True, wall_clock_limit=True, fresh_tmpdir=True, reliability_guard=True)
-    # Runs join the group; it holds only if they cannot then write its files (move out, raise its
-    # limit): a uid of their own, or no /sys in the jail, or Landlock.
-    joined = bool(found.get("memory_cgroup"))
-    found["memory_cgroup"] = joined and any(found.get(name) for name in ("setuid_unprivileged", "filesystem_jail",
-                                                                          "landlock_fs"))
+    found["ipc_namespace"] = bool(found.get("ipc_namespace")) and _system_files_out_of_reach(found)
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     signal.signal(signal.SIGALRM, _alarm)
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
     group = plan.memory_group.path if plan.memory_group is not None else None
     write_all(replies, frame(marshal.dumps(("hello", protections, os.getpid(), ready[2], group))))
     try:
-        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None, plan.memory_group if joined else None)
+        judge = Judge(judge_end, loaded_page if ready[2] == "C" else None,
+                      plan.memory_group if protections["memory_cgroup"] else None)
         _serve(judge, FrameReader(requests), replies, plan.base_vsize,
                lambda: os.waitpid(pid, os.WNOHANG)[0] != pid and (judge.memory_group is None
                                                                   or judge.memory_group.usable()))

@@ -481,11 +481,23 @@ def test_a_judge_whose_memory_group_vanished_gives_way_to_a_fresh_one():
     (group,) = _a_fresh_judges_groups()
     program, tests = "def f():\n    return 1\n", [CallTest("f", (), 1)]
     os.rmdir(group)  # empty between jobs: removed from outside (an administrator, a sweep)
-    first = ex.run_tests(program, tests, cache=False)  # the runner's failure, said as such
-    assert (first.stage, first.error_type) == ("crashed", "InternalError")
-    assert first.message == "OSError: [Errno 19] No such device\n"
-    assert ex.run_tests(program, tests, cache=False).passed  # a fresh judge, with a group of its own
+    # Four jobs on the one judge, two at a time: the first meets the missing group, the judge
+    # answers it as its own failure, says bye and leaves; the caller runs the rest on a fresh judge.
+    results = ex.run_many([(program, tests)] * 4, cache=False, workers=1)
+    assert [(r.stage, r.error_type) for r in results] == [("crashed", "InternalError")] + [("ran", None)] * 3
+    assert results[0].message.startswith("OSError") and all(r.passed for r in results[1:])
     assert _our_memory_groups() and group not in _our_memory_groups()
+
+
+def test_a_judge_that_exited_between_batches_is_replaced_before_jobs_go_to_it():
+    program, tests = "def f():\n    return 1\n", [CallTest("f", (), 1)]
+    ex.shutdown()
+    assert ex.run_tests(program, tests, cache=False).passed
+    (worker,) = ex._pool_or_none().workers
+    worker.process.kill()
+    worker.process.wait()
+    assert ex.run_tests(program, tests, cache=False).passed  # not "WorkerDied"
+    assert ex._pool_or_none().workers[0] is not worker
 
 
 def test_only_old_groups_of_dead_judges_are_swept(tmp_path):
@@ -527,8 +539,9 @@ def test_without_facilities_the_runner_still_works_and_says_so():
         assert result.passed
         assert ex.run_tests("while True: pass", [], timeout=0.3).stage == "time_limit"
     assert ex.protections()["pid_namespace"] == (sys.platform.startswith("linux") and os.geteuid() == 0)
-    with ex.degraded("jail", "landlock", "setuid"):  # a run of uid 0 that could write the group's files
-        assert not ex.protections()["memory_cgroup"]
+    with ex.degraded("jail", "landlock", "setuid"):  # a run of uid 0 that could write root's files
+        assert not ex.protections()["memory_cgroup"]  # it could move out of its group
+        assert not ex.protections()["ipc_namespace"]  # it could allow IPC objects again
     with pytest.raises(ValueError):
         with ex.degraded("seccomp"):
             pass

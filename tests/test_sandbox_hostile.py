@@ -205,10 +205,10 @@ def test_no_system_v_ipc_objects_to_leave_behind():
         "def f():\n"
         "    libc = ctypes.CDLL(None, use_errno=True)\n"
         "    made = [libc.shmget(0, 1 << 20, 0o1600), libc.msgget(0, 0o1600), libc.semget(0, 1, 0o1600)]\n"
-        "    return made\n"
+        "    return made + [libc.mq_open(b'/q', 0o102, 0o600, None)]\n"  # O_CREAT | O_RDWR
     )
     outcome = hostile(program, [CallTest("f", (), None)]).tests[0]
-    assert outcome.got == "[-1, -1, -1]"  # none made
+    assert outcome.got == "[-1, -1, -1, -1]"  # none made
 
 
 def test_fork_bomb_is_bounded_and_fully_killed():
