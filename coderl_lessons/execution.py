@@ -619,6 +619,7 @@ class _Worker:
                 if message[0] == "hello":
                     self.hello(message)
             if self.process.poll() is not None and not self.protections:
+                self.close()  # its directory (and nothing else of it) is left
                 raise RuntimeError(f"a sandbox worker exited at start (status {self.process.returncode})")
 
     def call(self, job_id: int, payload: tuple, budget: float) -> tuple | None:
@@ -759,13 +760,7 @@ class _Pool:
         for slot, worker in enumerate(self.workers):
             if worker.process.poll() is not None:
                 worker.close()
-                fresh = _Worker(self.disabled, worker.cpu)
-                try:
-                    fresh.wait_ready()
-                except BaseException:
-                    fresh.kill()  # the slot keeps the dead one, retried next time
-                    raise
-                self.workers[slot] = fresh
+                self.workers[slot] = self._successor(worker)  # if it fails, the slot is retried next time
         for slot, spare in list(self.spares.items()):
             if spare.process.poll() is not None:  # a new one starts when needed
                 spare.close()
@@ -857,11 +852,16 @@ class _Pool:
         if worker not in base:
             self.spares = {slot: w for slot, w in self.spares.items() if w is not worker}
             return done
-        fresh = _Worker(self.disabled, worker.cpu)
-        fresh.wait_ready()
+        fresh = self._successor(worker)
         slot = base.index(worker)
         self.workers[self.workers.index(worker)] = base[slot] = fresh
         return done
+
+    def _successor(self, worker: _Worker) -> _Worker:
+        """A judge started, and ready, on the core of one that has gone."""
+        fresh = _Worker(self.disabled, worker.cpu)
+        fresh.wait_ready()
+        return fresh
 
     def close(self) -> None:
         for worker in self.workers + list(self.spares.values()):

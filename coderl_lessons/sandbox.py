@@ -910,6 +910,14 @@ def _remove_group(path: str) -> None:
             time.sleep(0.01)
 
 
+def _group_pid(name: str) -> int | None:
+    """The judge's pid in the name of one of its groups (prefix, pid, "-", 8 hex digits), or None."""
+    pid, _, suffix = name.removeprefix(_GROUP_PREFIX).partition("-")
+    ours = (name.startswith(_GROUP_PREFIX) and pid.isdigit() and len(suffix) == 8
+            and all(c in "0123456789abcdef" for c in suffix))
+    return int(pid) if ours else None
+
+
 def _remove_stale_groups(parent: str) -> None:
     """Groups of judges killed along with their caller (a caller removes those of the judges it
     ends itself, see remove_memory_group): their judge is gone, and they are over a minute old,
@@ -919,12 +927,12 @@ def _remove_stale_groups(parent: str) -> None:
     except OSError:
         return
     for name in names:
-        pid = name[len(_GROUP_PREFIX):].split("-")[0]
-        if not (name.startswith(_GROUP_PREFIX) and pid.isdigit()):
+        pid = _group_pid(name)
+        if pid is None:
             continue
         path = os.path.join(parent, name)
         try:
-            os.kill(int(pid), 0)
+            os.kill(pid, 0)
         except ProcessLookupError:
             try:
                 if time.time() - os.stat(path).st_mtime > 60:
@@ -938,10 +946,8 @@ def _remove_stale_groups(parent: str) -> None:
 def remove_memory_group(path: str) -> None:
     """For the caller, after its judge has gone: the group it named in its hello, if the judge
     could not remove it (it was killed). Only a judge's group below our own memory group."""
-    pid, _, suffix = os.path.basename(path).removeprefix(_GROUP_PREFIX).partition("-")
-    ours = (os.path.basename(path).startswith(_GROUP_PREFIX) and pid.isdigit() and len(suffix) == 8
-            and all(c in "0123456789abcdef" for c in suffix))
-    if ours and os.path.dirname(path) == _memory_hierarchy() and os.path.isdir(path):
+    if (_group_pid(os.path.basename(path)) is not None and os.path.dirname(path) == _memory_hierarchy()
+            and os.path.isdir(path)):
         _remove_group(path)
 
 
@@ -1312,8 +1318,6 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
         __import__("resource")  # runs then find it in sys.modules (see _Lazy)
     probe = _probe(plan)
-    if not _system_files_out_of_reach(probe):  # a run could move out of the group or raise its limit
-        plan.memory_group, probe["memory_cgroup"] = None, False  # so runs do not join it, nor the judge use it
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
     _standard_streams()
@@ -1331,6 +1335,9 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
                  clean_environment=not set(os.environ) - {"HOME", "TMPDIR", "PATH", "LANG",
                                                           "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                           "MKL_NUM_THREADS"})
+    if not _system_files_out_of_reach(probe):  # a run could leave the memory group, raise its limit,
+        plan.memory_group = None  # allow IPC objects again: runs do not join the group, nor the judge use it
+        probe.update(memory_cgroup=False, ipc_namespace=False)
     serve = _native_loop(_NATIVE, plan, channel, probe) if _NATIVE is not None else None
     os.write(channel, marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
     if serve is not None:
@@ -2355,7 +2362,6 @@ def worker_main(argv: list[str]) -> None:
     found = dict(plan.flags, **ready[1])
     found["filesystem_jail"] = bool(found.get("filesystem_jail") and found.get("chroot"))
     found.update(separate_process=True, wall_clock_limit=True, fresh_tmpdir=True, reliability_guard=True)
-    found["ipc_namespace"] = bool(found.get("ipc_namespace")) and _system_files_out_of_reach(found)
     protections = {name: bool(found.get(name)) for name in PROTECTIONS}
     signal.signal(signal.SIGALRM, _alarm)
     gc.freeze()  # what exists now lives as long as the judge: the collector need not scan it
