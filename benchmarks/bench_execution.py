@@ -302,7 +302,8 @@ def main() -> None:
     problems = list(read_problems().values())
     canonical = [p["canonical_solution"] for p in problems]
     n = len(problems)
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
+    interpreter = os.path.realpath(getattr(sys, "_base_executable", sys.executable))  # its build sets our speed
+    print(f"python {platform.python_version()} ({interpreter}) on {platform.machine()}, {os.cpu_count()} cores, "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     if args.spawned:
