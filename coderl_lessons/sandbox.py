@@ -144,6 +144,9 @@ _NATIVE_STEPS = {"own_process_group": 1, "chroot": 2, "rlimit_cpu": 4, "rlimit_m
                  "rlimit_nproc": 32, "rlimit_core": 64, "setuid_unprivileged": 128, "no_capabilities": 256,
                  "landlock_fs": 512, "memory_cgroup": 1024}
 _LINUX = sys.platform.startswith("linux")
+#: A run's exit status when a confinement step that worked in the probe fails (CONFINE_FAILED in
+#: _forkserver.c): the program is not run.
+CONFINE_FAILED = 71
 
 # Linux constants (include/uapi/linux/sched.h, mount.h, prctl.h, landlock.h, capability.h).
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
@@ -541,6 +544,7 @@ class Plan:
         self.ruleset = -1  # made by the fork server (see prepare_fork_server), with:
         self.enforce_landlock: Callable[[], None] = lambda: None
         self.pid_namespace = False
+        self.required: frozenset[str] = frozenset()  # steps every run must do: those the probe did
         self.base_vsize = _virtual_size()
         self.memory_group = MemoryGroup.create() if self._enabled("cgroup") else None
 
@@ -1139,6 +1143,8 @@ def _run_main(plan: Plan, limits: tuple[float, int, int, int], fds: list[int]) -
     if kind == "probe":
         _send(3, to_wire(flags))
         return 0
+    if not all(flags.get(step) for step in plan.required):
+        return CONFINE_FAILED  # never less confined than protections() reports (as in the C loop)
     return _run_program((kind, program), read_frames)
 
 
@@ -1318,6 +1324,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
         __import__("resource")  # runs then find it in sys.modules (see _Lazy)
     probe = _probe(plan)
+    confined = {step for step, done in probe.items() if done} - {"no_capabilities"}  # not checked per run
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
     _standard_streams()
@@ -1338,6 +1345,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     if not _system_files_out_of_reach(probe):  # a run could leave the memory group, raise its limit,
         plan.memory_group = None  # allow IPC objects again: runs do not join the group, nor the judge use it
         probe.update(memory_cgroup=False, ipc_namespace=False)
+    plan.required = frozenset(step for step in confined if probe.get(step))
     serve = _native_loop(_NATIVE, plan, channel, probe) if _NATIVE is not None else None
     os.write(channel, marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
     if serve is not None:

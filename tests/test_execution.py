@@ -9,14 +9,17 @@ from __future__ import annotations
 import errno
 import importlib.machinery
 import json
+import marshal
 import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -498,6 +501,46 @@ def test_a_judge_that_exited_between_batches_is_replaced_before_jobs_go_to_it():
     worker.process.wait()
     assert ex.run_tests(program, tests, cache=False).passed  # not "WorkerDied"
     assert ex._pool_or_none().workers[0] is not worker
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="a forked run, as on Linux")
+def test_a_run_whose_confinement_step_fails_never_runs_the_program(tmp_path):
+    """The Python loop, as the C one: a step the probe found working that fails in a run ends the
+    run with status 71 before the program runs (here: joining the memory group)."""
+    marker = tmp_path / "ran"
+
+    def run(procs: int) -> int:
+        plan = types.SimpleNamespace(memory_group=types.SimpleNamespace(procs=procs), root=None,
+                                     run_dir=str(tmp_path), rlimits=False, setuid=False, drop_caps=False,
+                                     pid_namespace=True, ruleset=-1, devnull=os.open(os.devnull, os.O_RDWR),
+                                     required=frozenset({"memory_cgroup"}))
+        ours, theirs = socket.socketpair()
+        ours.sendall(sandbox.frame(marshal.dumps(("main", f"open({str(marker)!r}, 'w').close()\n"))))
+        out = os.memfd_create("out")
+        pid = os.fork()
+        if pid == 0:  # what a fork server's run does, from the request on
+            status = 70
+            try:
+                status = sandbox._run_main(plan, (5.0, 0, 0, 0), [theirs.fileno(), out, -1])
+            finally:
+                os._exit(status)
+        theirs.close()
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        for fd in (out, plan.devnull):
+            os.close(fd)
+        ours.close()  # after the run: it reports how the program ended on this socket
+        return status
+
+    group_file = os.open(tmp_path / "cgroup.procs", os.O_RDONLY | os.O_CREAT)  # a write to it fails
+    try:
+        assert run(group_file) == sandbox.CONFINE_FAILED and not marker.exists()
+    finally:
+        os.close(group_file)
+    group_file = os.open(tmp_path / "cgroup.procs", os.O_WRONLY)
+    try:
+        assert run(group_file) == 0 and marker.exists()  # the same run, the step working: it ran
+    finally:
+        os.close(group_file)
 
 
 def test_only_old_groups_of_dead_judges_are_swept(tmp_path):
