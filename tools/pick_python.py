@@ -6,7 +6,7 @@ and why. Why choose at all: the code sandbox spends most of its CPU interpreting
 checks, so the interpreter's build sets its speed. On Debian 12 with pyenv, for example,
 ``python3`` is pyenv's 3.11.7, built without ``--enable-optimizations`` and with a shared
 libpython, while ``/usr/bin/python3.11`` is Debian's build with profile-guided and link-time
-optimization: HumanEval's checks run about 20% faster on it (``benchmarks/README.md``).
+optimization: the runner's HumanEval passes run about 14% faster on it (``benchmarks/README.md``).
 
 Only interpreters of ``python3``'s version are considered (``constraints.txt`` pins wheels for
 it), only those with ``venv`` and ``ensurepip`` (the setup needs both), and one without Python's
