@@ -101,18 +101,29 @@ static long long now_ns(void) { /* Python's time.perf_counter_ns() */
 
 static double now(void) { return (double)now_ns() * 1e-9; } /* Python's time.monotonic() */
 
+/* soft = hard: nothing left to raise; never above the hard limit inherited (as _set_limit in
+   sandbox.py): a stricter one set from outside stays, where raising it could fail and end every run. */
 static int set_limit(int resource, int64_t value) {
-    struct rlimit limit = {(rlim_t)value, (rlim_t)value}; /* soft = hard: nothing left to raise */
+    struct rlimit limit;
+    if (getrlimit(resource, &limit) == 0 && limit.rlim_max != RLIM_INFINITY && (rlim_t)value > limit.rlim_max)
+        value = (int64_t)limit.rlim_max;
+    limit.rlim_cur = limit.rlim_max = (rlim_t)value;
     return setrlimit(resource, &limit);
 }
 
+/* 0 once the process holds no capabilities: dropped now, or none to drop where capset itself is
+   refused (as sandbox._confine decides). */
 static int drop_capabilities(void) {
     struct { uint32_t version; int pid; } header = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
     uint32_t data[6] = {0};
     for (int cap = 0; cap < 64; cap++)
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
             break; /* EINVAL past the last capability */
-    return (int)syscall(SYS_capset, &header, data);
+    if (syscall(SYS_capset, &header, data) == 0)
+        return 0;
+    if (syscall(SYS_capget, &header, data) != 0)
+        return -1;
+    return (data[0] | data[1] | data[3] | data[4]) ? -1 : 0; /* effective and permitted, both words */
 }
 
 /* In the child: sandbox._confine's steps, in its order. Never returns on failure. */

