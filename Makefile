@@ -2,7 +2,7 @@
 # (set up and run every test). Both start from nothing but python3 (>= 3.11) and make.
 # PIP_ARGS: extra pip options for the install, e.g. PyTorch's CPU index (README).
 # PYTHON: the interpreter the venv is made from. Unset, tools/pick_python.py (run by python3)
-# picks the fastest build of python3's own version on the machine and says which.
+# picks python3, or another build of its version that is clearly faster, and says which and why.
 PYTHON ?=
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -17,7 +17,7 @@ PIP_ARGS ?=
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt setup.py coderl_lessons/_forkserver.c
-	test -x $(PY) || $(or $(PYTHON),$$(python3 tools/pick_python.py || echo python3)) -m venv $(VENV)
+	test -x $(PY) || $(or $(PYTHON),"$$(python3 tools/pick_python.py || echo python3)") -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q $(PIP_ARGS) -c constraints.txt -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name coderl-lessons --display-name "Python (coderl-lessons)" >/dev/null
 	touch $(STAMP)
