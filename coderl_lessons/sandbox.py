@@ -1338,7 +1338,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
     probe = _probe(plan)
     confined = {step for step, done in probe.items() if done}
     if probe.get("setuid_unprivileged") or not plan.drop_caps:
-        confined.discard("no_capabilities")  # capabilities go with the uid: runs drop none (as in _native_loop)
+        confined.discard("no_capabilities")  # capabilities go with the uid: runs drop none
     # Done once here rather than in every run: each run would otherwise copy-on-write the pages
     # these touch (about a third of a run's cost). From here on this process uses posix.*.
     _standard_streams()
@@ -1360,7 +1360,7 @@ def _fork_server(plan: Plan, channel: int, pid_namespace: bool) -> None:
         plan.memory_group = None  # allow IPC objects again: runs do not join the group, nor the judge use it
         probe.update(memory_cgroup=False, ipc_namespace=False)
     plan.required = frozenset(step for step in confined if probe.get(step))
-    serve = _native_loop(_NATIVE, plan, channel, probe) if _NATIVE is not None else None
+    serve = _native_loop(_NATIVE, plan, channel) if _NATIVE is not None else None
     os.write(channel, marshal.dumps(("ready", probe, "Python" if serve is None else "C")))
     if serve is not None:
         request = serve()  # in a run: (kind, program) for Python to run, or None; see _forkserver.c
@@ -1414,20 +1414,18 @@ def _native_module(disabled: frozenset[str]) -> Any:
         return None
 
 
-def _native_loop(module: Any, plan: Plan, channel: int, probe: dict[str, bool]) -> Callable[[], Any] | None:
+def _native_loop(module: Any, plan: Plan, channel: int) -> Callable[[], Any] | None:
     """The C loop (``_forkserver.serve``) set up for this plan, or None where it cannot be used.
 
-    It applies exactly the steps that worked in the probe run, and ends a run in which one of
-    them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``). ``serve()``
+    It applies exactly the steps every run must do (``plan.required``: those that worked in the
+    probe run), and ends a run in which one of them fails. It needs our own PID namespace (it ends leftovers with ``kill(-1)``). ``serve()``
     returns False in the fork server when the judge hangs up; in a run, once that run has
     answered a compiled module's calls, it exits there; otherwise it returns (kind, program)
     for :func:`_run_program`, or None.
     """
     if not plan.pid_namespace:
         return None
-    steps = sum(bit for name, bit in _NATIVE_STEPS.items() if probe.get(name))
-    if probe.get("setuid_unprivileged") or not plan.drop_caps:
-        steps &= ~_NATIVE_STEPS["no_capabilities"]  # capabilities go with the uid (see _confine)
+    steps = sum(bit for name, bit in _NATIVE_STEPS.items() if name in plan.required)
     module.configure(channel=channel, devnull=plan.devnull, uid=plan.uid, steps=steps, ruleset=plan.ruleset,
                      cgroup=plan.memory_group.procs if plan.memory_group else -1,
                      run_dir=plan.run_dir.encode(), inside=plan.run_dir_inside.encode(),
